@@ -1,0 +1,3 @@
+"""nsctl: admin tool, client library and embedded server for Apache RocketMQ NameServers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,119 @@
+"""The JSON dialect of RocketMQ bodies.
+
+Java writes bodies with fastjson, which puts integer map keys on the wire unquoted
+(`{"brokerAddrs":{0:"10.0.0.1:10911"}}`). `loads` accepts that and standard JSON. `dumps`
+writes either standard JSON or, with `bare_int_keys=True`, the Java form byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+from nsctl.protocol.errors import ProtocolError
+
+# A JSON string (skipped as a whole, so its content is never touched) or an integer key right
+# after `{` or `,` that is followed by `:`.
+_BARE_KEY = re.compile(r'"(?:[^"\\]|\\.)*"|([{,]\s*)(-?\d+)(\s*:)', re.DOTALL)
+_LOWER_HEX_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-f]{4})")
+
+
+def _quote_bare_keys(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(2) is None:
+            return match.group(0)
+        return f'{match.group(1)}"{match.group(2)}"{match.group(3)}'
+
+    return _BARE_KEY.sub(replace, text)
+
+
+def loads(data: bytes | bytearray | memoryview | str, what: str = "body") -> Any:
+    """Parse standard JSON or fastjson output; anything else is a `ProtocolError`."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"{what} is not UTF-8: {exc}") from None
+    else:
+        text = data
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return json.loads(_quote_bare_keys(text))
+    except ValueError as exc:
+        raise ProtocolError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(f"{what} nests too deeply") from None
+
+
+def dumps(
+    value: Any,
+    *,
+    bare_int_keys: bool = False,
+    sort_keys: bool = False,
+    ascii_only: bool = False,
+) -> str:
+    """Compact JSON the Java side reads.
+
+    `bare_int_keys` writes integer keys unquoted as fastjson does by default; `sort_keys` and
+    `ascii_only` (upper-case `\\uXXXX`) give the "standard" route encoding of Java servers.
+    """
+    if bare_int_keys:
+        text = "".join(_bare_pieces(value, sort_keys))
+    else:
+        text = json.dumps(
+            _stringify_keys(value, sort_keys) if sort_keys else value,
+            separators=(",", ":"),
+            ensure_ascii=ascii_only,
+        )
+    if ascii_only:
+        text = _LOWER_HEX_ESCAPE.sub(lambda m: m.group(1) + "\\u" + m.group(2).upper(), text)
+    return text
+
+
+def _sorted_items(mapping: dict, sort_keys: bool) -> list:
+    items = list(mapping.items())
+    if sort_keys:
+        # Java sorts Long keys numerically and String keys lexically.
+        items.sort(key=lambda kv: (isinstance(kv[0], str), kv[0]))
+    return items
+
+
+def _stringify_keys(value: Any, sort_keys: bool) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _stringify_keys(v, sort_keys) for k, v in _sorted_items(value, sort_keys)}
+    if isinstance(value, list):
+        return [_stringify_keys(v, sort_keys) for v in value]
+    return value
+
+
+def _bare_pieces(value: Any, sort_keys: bool):
+    if isinstance(value, dict):
+        yield "{"
+        first = True
+        for key, item in _sorted_items(value, sort_keys):
+            if item is None:
+                continue
+            if not first:
+                yield ","
+            first = False
+            if isinstance(key, int) and not isinstance(key, bool):
+                yield str(key)
+            else:
+                yield encode_basestring(str(key))
+            yield ":"
+            yield from _bare_pieces(item, sort_keys)
+        yield "}"
+    elif isinstance(value, (list, tuple)):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ","
+            yield from _bare_pieces(item, sort_keys)
+        yield "]"
+    else:
+        yield json.dumps(value, ensure_ascii=False)

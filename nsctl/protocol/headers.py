@@ -1,0 +1,217 @@
+"""Request and response headers: the ext fields of each NameServer call, with Java's names.
+
+A header is a dataclass; `to_ext()` gives the ext-field map (None values left out, booleans as
+`true`/`false`), `from_ext()` reads one the way the Java server does: booleans are "equals true,
+ignoring case", a malformed number leaves the field None, required fields are not enforced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
+
+H = TypeVar("H", bound="Header")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class Header:
+    """Base of every header dataclass."""
+
+    @classmethod
+    def from_ext(cls: type[H], ext: dict[str, str] | None) -> H:
+        ext = ext or {}
+        values: dict[str, Any] = {}
+        for name, wire, kind in _layout(cls):
+            raw = ext.get(wire)
+            if raw is None or raw == "":
+                values[name] = None
+            elif kind is bool:
+                values[name] = raw.strip().lower() == "true"
+            elif kind is int:
+                try:
+                    values[name] = int(raw.strip())
+                except ValueError:
+                    values[name] = None
+            else:
+                values[name] = raw
+        return cls(**values)
+
+    def to_ext(self) -> dict[str, str]:
+        ext: dict[str, str] = {}
+        for name, wire, kind in _layout(type(self)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if kind is bool:
+                ext[wire] = "true" if value else "false"
+            else:
+                ext[wire] = str(value)
+        return ext
+
+
+@cache
+def _layout(cls: type) -> tuple[tuple[str, str, type], ...]:
+    hints = typing.get_type_hints(cls)
+    layout = []
+    for f in dataclasses.fields(cls):
+        kinds = [t for t in typing.get_args(hints[f.name]) if t is not type(None)] or [
+            hints[f.name]
+        ]
+        layout.append((f.name, f.metadata.get("wire", _camel(f.name)), kinds[0]))
+    return tuple(layout)
+
+
+def _wire(name: str) -> Any:
+    return field(default=None, metadata={"wire": name})
+
+
+# --- KV config ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PutKVConfigRequestHeader(Header):
+    namespace: str | None = None
+    key: str | None = None
+    value: str | None = None
+
+
+@dataclass(slots=True)
+class GetKVConfigRequestHeader(Header):
+    namespace: str | None = None
+    key: str | None = None
+
+
+@dataclass(slots=True)
+class GetKVConfigResponseHeader(Header):
+    value: str | None = None
+
+
+@dataclass(slots=True)
+class DeleteKVConfigRequestHeader(Header):
+    namespace: str | None = None
+    key: str | None = None
+
+
+@dataclass(slots=True)
+class GetKVListByNamespaceRequestHeader(Header):
+    namespace: str | None = None
+
+
+# --- Brokers -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RegisterBrokerRequestHeader(Header):
+    broker_name: str | None = None
+    broker_addr: str | None = None
+    cluster_name: str | None = None
+    ha_server_addr: str | None = None
+    broker_id: int | None = None
+    compressed: bool | None = None
+    body_crc32: int | None = None
+    heartbeat_timeout_millis: int | None = None
+    enable_acting_master: bool | None = None
+    zone_name: str | None = _wire("__ZONE_NAME")
+
+
+@dataclass(slots=True)
+class RegisterBrokerResponseHeader(Header):
+    ha_server_addr: str | None = None
+    master_addr: str | None = None
+
+
+@dataclass(slots=True)
+class UnRegisterBrokerRequestHeader(Header):
+    broker_name: str | None = None
+    broker_addr: str | None = None
+    cluster_name: str | None = None
+    broker_id: int | None = None
+
+
+@dataclass(slots=True)
+class QueryDataVersionRequestHeader(Header):
+    broker_name: str | None = None
+    broker_addr: str | None = None
+    cluster_name: str | None = None
+    broker_id: int | None = None
+
+
+@dataclass(slots=True)
+class QueryDataVersionResponseHeader(Header):
+    changed: bool | None = None
+
+
+@dataclass(slots=True)
+class BrokerHeartbeatRequestHeader(Header):
+    cluster_name: str | None = None
+    broker_addr: str | None = None
+    broker_name: str | None = None
+    broker_id: int | None = None
+    epoch: int | None = None
+    max_offset: int | None = None
+    confirm_offset: int | None = None
+    heartbeat_timeout_mills: int | None = None  # sic: "Mills" in this header's Java class
+    election_priority: int | None = None
+
+
+@dataclass(slots=True)
+class GetBrokerMemberGroupRequestHeader(Header):
+    cluster_name: str | None = None
+    broker_name: str | None = None
+
+
+@dataclass(slots=True)
+class WipeWritePermOfBrokerRequestHeader(Header):
+    broker_name: str | None = None
+
+
+@dataclass(slots=True)
+class WipeWritePermOfBrokerResponseHeader(Header):
+    wipe_topic_count: int | None = None
+
+
+@dataclass(slots=True)
+class AddWritePermOfBrokerRequestHeader(Header):
+    broker_name: str | None = None
+
+
+@dataclass(slots=True)
+class AddWritePermOfBrokerResponseHeader(Header):
+    add_topic_count: int | None = None
+
+
+# --- Topics --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class GetRouteInfoRequestHeader(Header):
+    topic: str | None = None
+    accept_standard_json_only: bool | None = None
+
+
+@dataclass(slots=True)
+class DeleteTopicFromNamesrvRequestHeader(Header):
+    topic: str | None = None
+    cluster_name: str | None = None
+
+
+@dataclass(slots=True)
+class RegisterTopicRequestHeader(Header):
+    topic: str | None = None
+
+
+@dataclass(slots=True)
+class GetTopicsByClusterRequestHeader(Header):
+    cluster: str | None = None  # sic: not clusterName
+
+
+#: Ext fields the 5.x client hooks add to requests; a NameServer reads only the zone pair.
+ZONE_NAME_EXT = "__ZONE_NAME"
+ZONE_MODE_EXT = "__ZONE_MODE"
