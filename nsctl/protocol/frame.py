@@ -305,11 +305,11 @@ class FrameDecoder:
                 if available - offset - 4 < length:
                     break
                 start = offset + 4
-                commands.append(decode_payload(memoryview(buffer)[start : start + length]))
+                commands.append(decode_payload(bytes(buffer[start : start + length])))
                 offset = start + length
         except ProtocolError as exc:
             self._failed = exc
-            del buffer[:]
+            self._buffer = bytearray()
             raise
         if offset:
             del buffer[:offset]
