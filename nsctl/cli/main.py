@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from nsctl.cli.app import app
-
 # Each import attaches that module's commands to `app`.
-from nsctl.cli import serve as _serve  # noqa: F401, E402
+from nsctl.cli import serve as _serve  # noqa: F401
+from nsctl.cli.app import app
 
 
 def run() -> None:

@@ -1,0 +1,263 @@
+"""What every NameServer command shares: its options, the target it talks to, error handling.
+
+`nameserver_command` adds the common options (-n, -o, --timeout, --retries, --address-server,
+-v) to a command function and hands it a `Target` instead, so each command is written once
+against a ready manager and its failures all end the same way: one line on stderr and the
+documented exit code.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from nsctl.cli.app import app
+
+if TYPE_CHECKING:
+    from nsctl.client import NameServerManager
+
+#: Exit codes (documented in README.md and the man page).
+EXIT_OK = 0
+EXIT_ERROR = 1  # the NameServer answered with an error, or the thing was not found
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3  # no NameServer could be reached (or none spoke the protocol)
+EXIT_EXPECTATION = 4  # a health expectation was not met
+
+#: Set by the global --debug option.
+DEBUG = False
+
+
+class Output(str, enum.Enum):
+    table = "table"
+    json = "json"
+    plain = "plain"
+
+
+@dataclass
+class Target:
+    """The NameServers a command talks to, and how."""
+
+    namesrv: str | None
+    output: Output
+    timeout: float
+    retries: int
+    address_server: str | None
+    verbose: bool
+    _manager: NameServerManager | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def addresses(self) -> list[str]:
+        from nsctl.client.discovery import resolve_addresses
+
+        resolved = resolve_addresses(
+            self.namesrv, address_server_url=self.address_server, timeout=self.timeout
+        )
+        if self.verbose:
+            addresses = ";".join(resolved.addresses)
+            print(f"nsctl: NameServers {addresses} (from {resolved.source})", file=sys.stderr)
+        return resolved.addresses
+
+    @property
+    def manager(self) -> NameServerManager:
+        if self._manager is None:
+            from nsctl.client import NameServerConfig, NameServerManager
+
+            self._manager = NameServerManager(
+                NameServerConfig(
+                    nameserver_addrs=self.addresses,
+                    timeout=self.timeout,
+                    connect_timeout=self.timeout,
+                    max_retry_times=max(1, self.retries),
+                    retry_interval=0.2,
+                )
+            )
+            self._manager.start()
+        return self._manager
+
+    def close(self) -> None:
+        if self._manager is not None:
+            self._manager.stop()
+            self._manager = None
+
+
+_COMMON_OPTIONS = [
+    inspect.Parameter(
+        "namesrv",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "-n",
+                "--namesrv",
+                "--namesrvAddr",
+                help="NameServer addresses, 'host:port;host:port' (',' works too). "
+                "Default: $NAMESRV_ADDR, then the address server.",
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "output",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=Output.table,
+        annotation=Annotated[
+            Output,
+            typer.Option(
+                "-o", "--output", case_sensitive=False, help="table, json (for scripts) or plain."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "timeout",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=3.0,
+        annotation=Annotated[
+            float,
+            typer.Option("--timeout", min=0.01, help="Seconds to wait for each request."),
+        ],
+    ),
+    inspect.Parameter(
+        "retries",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=2,
+        annotation=Annotated[
+            int,
+            typer.Option(
+                "--retries", min=1, help="Rounds over the NameServer list before giving up."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "address_server",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--address-server",
+                envvar="NSCTL_ADDRESS_SERVER_URL",
+                help="URL of an HTTP address server answering 'host:port;host:port'.",
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "verbose",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option("-v", "--verbose", help="Say which NameServers are used and why."),
+        ],
+    ),
+]
+_COMMON_NAMES = [p.name for p in _COMMON_OPTIONS]
+
+
+def nameserver_command(name: str, *, aliases: tuple[str, ...] = (), **settings: Any):
+    """Register `fn(target, ...)` as command `name` (and hidden `aliases`) with the common
+    options added to its own."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        own = list(inspect.signature(fn).parameters.values())[1:]  # drop `target`
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> None:
+            common = {key: kwargs.pop(key) for key in _COMMON_NAMES}
+            target = Target(**common)
+            try:
+                with cli_errors():
+                    fn(target, **kwargs)
+            finally:
+                target.close()
+
+        del command.__wrapped__  # Typer must see the combined signature, not fn's
+        parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+        command.__signature__ = inspect.Signature(parameters + _COMMON_OPTIONS)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters + _COMMON_OPTIONS}
+        app.command(name, **settings)(command)
+        for alias in aliases:
+            app.command(alias, hidden=True, **settings)(command)
+        return fn
+
+    return register
+
+
+def plain_command(name: str, **settings: Any):
+    """Register a command that does not talk to a NameServer through a Target (serve, demo)."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> None:
+            with cli_errors():
+                fn(*args, **kwargs)
+
+        app.command(name, **settings)(command)
+        return fn
+
+    return register
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """End the command: one line on stderr, exit `code`."""
+    print(f"nsctl: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+class cli_errors:
+    """Turn library errors into one stderr line and an exit code (a traceback with --debug)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, tb) -> bool:
+        if error is None or isinstance(error, (typer.Exit, typer.Abort, SystemExit)):
+            return False
+        if isinstance(error, KeyboardInterrupt):
+            print("nsctl: interrupted", file=sys.stderr)
+            raise typer.Exit(130)
+        code, message = classify(error)
+        if DEBUG:
+            traceback.print_exception(kind, error, tb, file=sys.stderr)
+        print(f"nsctl: {message}", file=sys.stderr)
+        raise typer.Exit(code)
+
+
+def classify(error: BaseException) -> tuple[int, str]:
+    """Exit code and message for an error raised by the library."""
+    from nsctl.client import errors
+
+    text = _one_line(str(error)) or type(error).__name__
+    if isinstance(error, errors.NoNameServerAddressError):
+        return EXIT_USAGE, text
+    if isinstance(error, errors.NameServerResponseError):
+        return EXIT_ERROR, text
+    if isinstance(
+        error,
+        (
+            errors.NameServerConnectionError,
+            errors.NameServerTimeoutError,
+            errors.NameServerProtocolError,
+        ),
+    ):
+        return EXIT_UNREACHABLE, text
+    if isinstance(error, errors.NameServerError):
+        return EXIT_ERROR, text
+    if isinstance(error, ValueError):
+        return EXIT_USAGE, text
+    if isinstance(error, OSError):
+        return EXIT_ERROR, f"{type(error).__name__}: {text}"
+    return EXIT_ERROR, f"internal error: {type(error).__name__}: {text} (run with --debug)"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
