@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import sys
 
-# Each import attaches that module's commands to `app`.
-from nsctl.cli import serve as _serve  # noqa: F401
+from nsctl.cli import (  # noqa: F401  (each import attaches its commands to `app`)
+    brokers,
+    cluster,
+    demo,
+    kv,
+    namesrv_config,
+    serve,
+    topics,
+)
 from nsctl.cli.app import app
 
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(app(standalone_mode=True))
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,52 @@
+"""NameServer configuration commands: getNamesrvConfig, updateNamesrvConfig."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from nsctl.cli.common import Output, Target, nameserver_command
+from nsctl.cli.fanout import report_fanout
+from nsctl.cli.mqadmin_text import namesrv_config
+from nsctl.cli.render import emit_lines, emit_table
+
+
+@nameserver_command("getNamesrvConfig", help="Show the configuration of every NameServer.")
+def get_namesrv_config(target: Target) -> None:
+    results = target.manager.broadcast(lambda client: client.get_namesrv_config())
+
+    def render(configs: dict[str, dict[str, str]]) -> None:
+        for address, config in configs.items():
+            if target.output == Output.plain:
+                emit_lines(namesrv_config(address, config))
+            else:
+                emit_table(address, ("Key", "Value"), sorted(config.items()))
+
+    report_fanout(target, results, render=render, json_document=lambda configs: configs)
+
+
+@nameserver_command(
+    "updateNamesrvConfig",
+    help="Change a runtime setting on every NameServer (e.g. -k orderMessageEnable -v true).",
+)
+def update_namesrv_config(
+    target: Target,
+    key: Annotated[str, typer.Option("-k", "--key", help="Config key.", show_default=False)],
+    value: Annotated[str, typer.Option("-v", "--value", help="New value.", show_default=False)],
+) -> None:
+    results = target.manager.broadcast(lambda client: client.update_namesrv_config({key: value}))
+
+    def render(successes: dict[str, Any]) -> None:
+        if target.output == Output.plain:
+            if len(successes) == len(results):
+                emit_lines(
+                    [
+                        f"update name server config success![{', '.join(results)}]",
+                        f"{key} : {value}",
+                    ]
+                )
+        else:
+            emit_lines(f"{address}: {key} = {value}" for address in successes)
+
+    report_fanout(target, results, render=render, summary={"key": key, "value": value})

@@ -1,0 +1,176 @@
+"""Topic commands: topicRoute, topicList, topicClusterList, deleteTopic, updateOrderConf."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import typer
+
+from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
+from nsctl.cli.fanout import report_fanout
+from nsctl.cli.mqadmin_text import route_list, route_pretty
+from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.protocol.codes import ORDER_TOPIC_CONFIG_NAMESPACE, perm_to_string
+
+TopicOption = Annotated[str, typer.Option("-t", "--topic", help="Topic name.", show_default=False)]
+
+
+@nameserver_command("topicRoute", help="Show a topic's route: queues per broker, addresses.")
+def topic_route(
+    target: Target,
+    topic: TopicOption,
+    as_list: Annotated[
+        bool, typer.Option("-l", "--list", help="With -o plain: mqadmin's list layout.")
+    ] = False,
+) -> None:
+    route = target.manager.get_topic_route(topic)
+    if target.output == Output.json:
+        emit_json(route.to_wire())
+    elif target.output == Output.plain:
+        emit_lines(route_list(route) if as_list else [route_pretty(route)])
+    else:
+        rows = []
+        for broker in sorted(route.broker_datas, key=lambda b: b.broker_name):
+            queue = route.queue_data(broker.broker_name)
+            addresses = ", ".join(
+                f"{'master' if i == 0 else f'slave {i}'} {a}"
+                for i, a in sorted(broker.broker_addrs.items())
+            )
+            rows.append(
+                (
+                    broker.broker_name,
+                    broker.cluster,
+                    queue.read_queue_nums if queue else "-",
+                    queue.write_queue_nums if queue else "-",
+                    f"{perm_to_string(queue.perm)} ({queue.perm})" if queue else "-",
+                    addresses or "(no address)",
+                )
+            )
+        caption = f"order conf: {route.order_topic_conf}" if route.order_topic_conf else None
+        emit_table(
+            f"Route of {topic}",
+            ("Broker", "Cluster", "Read", "Write", "Perm", "Addresses"),
+            rows,
+            caption=caption,
+        )
+
+
+@nameserver_command(
+    "topicList", help="List all topics, those of one cluster (-c), or system topics (--system)."
+)
+def topic_list(
+    target: Target,
+    cluster: Annotated[
+        str | None, typer.Option("-c", "--cluster", help="Only this cluster's topics.")
+    ] = None,
+    system: Annotated[bool, typer.Option("--system", help="System topics only.")] = False,
+) -> None:
+    if cluster is not None and system:
+        fail("-c/--cluster and --system cannot be combined", EXIT_USAGE)
+    if system:
+        topics = target.manager.invoke(lambda client: client.get_system_topic_list())
+    elif cluster is not None:
+        topics = target.manager.invoke(lambda client: client.get_topics_by_cluster(cluster))
+    else:
+        topics = target.manager.invoke(lambda client: client.get_all_topic_list())
+    names = topics.topic_list
+    if target.output == Output.json:
+        emit_json(topics.to_wire())
+    elif target.output == Output.plain:
+        emit_lines(names)
+    else:
+        emit_table(None, ("Topic",), [(n,) for n in sorted(names)], caption=f"{len(names)} topics")
+
+
+@nameserver_command("topicClusterList", help="List the clusters a topic lives in.")
+def topic_cluster_list(target: Target, topic: TopicOption) -> None:
+    route = target.manager.get_topic_route(topic)
+    info = target.manager.invoke(lambda client: client.get_broker_cluster_info())
+    brokers = {b.broker_name for b in route.broker_datas}
+    clusters = sorted(
+        name for name, members in info.cluster_addr_table.items() if brokers & set(members)
+    )
+    if target.output == Output.json:
+        emit_json({"topic": topic, "clusters": clusters})
+    elif target.output == Output.plain:
+        emit_lines(clusters)
+    else:
+        emit_table(f"Clusters of {topic}", ("Cluster",), [(c,) for c in clusters])
+
+
+@nameserver_command(
+    "deleteTopic",
+    help="Delete a topic's route on every NameServer. NameServer side only: brokers keep the "
+    "topic and register it again (5.x NameServers take it back on the next registration); "
+    "delete it on the brokers to remove it for good.",
+)
+def delete_topic(
+    target: Target,
+    topic: TopicOption,
+    cluster: Annotated[
+        str | None, typer.Option("-c", "--cluster", help="Only this cluster's queues.")
+    ] = None,
+) -> None:
+    results = target.manager.broadcast(
+        lambda client: client.delete_topic_in_namesrv(topic, cluster)
+    )
+    report_fanout(
+        target,
+        results,
+        ok_line=lambda address, _: (
+            f"delete topic [{topic}] from NameServer success."
+            if target.output == Output.plain
+            else f"{address}: deleted topic {topic}" + (f" in cluster {cluster}" if cluster else "")
+        ),
+        summary={"topic": topic, "cluster": cluster},
+    )
+
+
+class OrderMethod(str, enum.Enum):
+    get = "get"
+    put = "put"
+    delete = "delete"
+
+
+@nameserver_command(
+    "updateOrderConf",
+    help="Get, put or delete a topic's order config (namespace ORDER_TOPIC_CONFIG), "
+    "e.g. -v 'broker-a:4;broker-b:4'.",
+)
+def update_order_conf(
+    target: Target,
+    topic: TopicOption,
+    method: Annotated[OrderMethod, typer.Option("-m", "--method", help="get, put or delete.")],
+    order_conf: Annotated[
+        str | None,
+        typer.Option("-v", "--orderConf", help="brokerName:queues;... (required for put)."),
+    ] = None,
+) -> None:
+    namespace = ORDER_TOPIC_CONFIG_NAMESPACE
+    if method == OrderMethod.get:
+        value = target.manager.invoke(lambda client: client.get_kv_config(namespace, topic))
+        if target.output == Output.json:
+            emit_json({"topic": topic, "orderConf": value})
+        elif target.output == Output.plain:
+            emit_lines([f"get orderConf success. topic=[{topic}], orderConf=[{value}] "])
+        else:
+            emit_lines([f"{topic}: {value}"])
+        return
+    if method == OrderMethod.put:
+        if not order_conf:
+            fail("please set orderConf with option -v.", EXIT_USAGE)
+        conf = order_conf.strip()
+        results = target.manager.broadcast(
+            lambda client: client.put_kv_config(namespace, topic, conf)
+        )
+        text = f"update orderConf success. topic=[{topic}], orderConf=[{conf}]"
+    else:
+        results = target.manager.broadcast(lambda client: client.delete_kv_config(namespace, topic))
+        text = f"delete orderConf success. topic=[{topic}]"
+    report_fanout(
+        target,
+        results,
+        ok_line=lambda address, _: text if target.output == Output.plain else f"{address}: {text}",
+        summary={"topic": topic, "method": method.value, "orderConf": order_conf},
+    )
