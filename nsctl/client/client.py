@@ -1,0 +1,345 @@
+"""`NameServerClient` (blocking) and `AsyncNameServerClient` (asyncio): one NameServer each.
+
+Both get every NameServer call from `NameServerCalls`, which only builds the operation
+(`nsctl.client.operations`) and hands it to the class's `_execute`: the sync client sends it on
+a socket and returns the result, the async client returns an awaitable of it. The asyncio
+transport is imported when an async client is created, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nsctl.client import operations as ops
+from nsctl.client.operations import Operation
+from nsctl.client.sync_transport import SyncConnection
+from nsctl.protocol.codes import SerializeType
+from nsctl.protocol.command import FLAG_ONEWAY, OpaqueCounter, RemotingCommand
+from nsctl.protocol.models import (
+    BrokerMemberGroup,
+    ClusterInfo,
+    QueueData,
+    TopicList,
+    TopicRouteData,
+)
+from nsctl.protocol.register import (
+    DataVersion,
+    RegisterBrokerResult,
+    TopicConfig,
+    TopicConfigSerializeWrapper,
+)
+
+if TYPE_CHECKING:
+    from nsctl.client.async_transport import AsyncConnection
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The result of a call: the value itself on `NameServerClient`, an awaitable of it on
+#: `AsyncNameServerClient`.
+Call = T | Awaitable[T]
+
+#: Request ids are unique across every client of the process, as in Java.
+OPAQUES = OpaqueCounter()
+
+
+class NameServerCalls:
+    """Every NameServer call, written once for both clients."""
+
+    address: str
+
+    def _execute(self, operation: Operation[Any]) -> Any:
+        raise NotImplementedError  # pragma: no cover - each client defines it
+
+    # --- routes and topics -----------------------------------------------------------------
+
+    def query_topic_route_info(self, topic: str) -> Call[TopicRouteData]:
+        """The route of `topic`; `TopicNotFoundError` when the NameServer has none."""
+        return self._execute(ops.query_topic_route_info(topic))
+
+    def get_broker_cluster_info(self) -> Call[ClusterInfo]:
+        return self._execute(ops.get_broker_cluster_info())
+
+    def get_all_topic_list(self) -> Call[TopicList]:
+        return self._execute(ops.get_all_topic_list())
+
+    def get_topics_by_cluster(self, cluster: str) -> Call[TopicList]:
+        return self._execute(ops.get_topics_by_cluster(cluster))
+
+    def get_system_topic_list(self) -> Call[TopicList]:
+        return self._execute(ops.get_system_topic_list())
+
+    def get_unit_topic_list(self) -> Call[TopicList]:
+        return self._execute(ops.get_unit_topic_list())
+
+    def get_has_unit_sub_topic_list(self) -> Call[TopicList]:
+        return self._execute(ops.get_has_unit_sub_topic_list())
+
+    def get_has_unit_sub_ununit_topic_list(self) -> Call[TopicList]:
+        return self._execute(ops.get_has_unit_sub_ununit_topic_list())
+
+    def register_topic_in_namesrv(self, topic: str, queue_datas: list[QueueData]) -> Call[None]:
+        return self._execute(ops.register_topic_in_namesrv(topic, queue_datas))
+
+    def delete_topic_in_namesrv(self, topic: str, cluster_name: str | None = None) -> Call[None]:
+        return self._execute(ops.delete_topic_in_namesrv(topic, cluster_name))
+
+    # --- KV config -------------------------------------------------------------------------
+
+    def get_kv_config(self, namespace: str, key: str) -> Call[str]:
+        """The value; `KVConfigNotFoundError` when the namespace or key does not exist."""
+        return self._execute(ops.get_kv_config(namespace, key))
+
+    def put_kv_config(self, namespace: str, key: str, value: str) -> Call[None]:
+        return self._execute(ops.put_kv_config(namespace, key, value))
+
+    def delete_kv_config(self, namespace: str, key: str) -> Call[None]:
+        return self._execute(ops.delete_kv_config(namespace, key))
+
+    def get_kv_list_by_namespace(self, namespace: str) -> Call[dict[str, str]]:
+        return self._execute(ops.get_kv_list_by_namespace(namespace))
+
+    # --- brokers ---------------------------------------------------------------------------
+
+    def register_broker(
+        self,
+        *,
+        cluster_name: str,
+        broker_name: str,
+        broker_addr: str,
+        broker_id: int = 0,
+        ha_server_addr: str | None = None,
+        topic_configs: Mapping[str, TopicConfig] | TopicConfigSerializeWrapper,
+        data_version: DataVersion | None = None,
+        compressed: bool = False,
+        oneway: bool = False,
+        heartbeat_timeout_millis: int | None = None,
+        enable_acting_master: bool | None = None,
+    ) -> Call[RegisterBrokerResult | None]:
+        """Register as a broker on this NameServer; None when sent one-way.
+
+        The registration lives as long as this client's connection: keep the client open.
+        """
+        return self._execute(
+            ops.register_broker(
+                cluster_name=cluster_name,
+                broker_name=broker_name,
+                broker_addr=broker_addr,
+                broker_id=broker_id,
+                ha_server_addr=ha_server_addr,
+                topic_configs=topic_configs,
+                data_version=data_version,
+                compressed=compressed,
+                oneway=oneway,
+                heartbeat_timeout_millis=heartbeat_timeout_millis,
+                enable_acting_master=enable_acting_master,
+            )
+        )
+
+    def unregister_broker(
+        self, *, cluster_name: str, broker_name: str, broker_addr: str, broker_id: int = 0
+    ) -> Call[None]:
+        return self._execute(
+            ops.unregister_broker(
+                cluster_name=cluster_name,
+                broker_name=broker_name,
+                broker_addr=broker_addr,
+                broker_id=broker_id,
+            )
+        )
+
+    def broker_heartbeat(
+        self, *, cluster_name: str, broker_name: str, broker_addr: str, broker_id: int = 0
+    ) -> Call[None]:
+        """One-way 5.x heartbeat: returns once sent."""
+        return self._execute(
+            ops.broker_heartbeat(
+                cluster_name=cluster_name,
+                broker_name=broker_name,
+                broker_addr=broker_addr,
+                broker_id=broker_id,
+            )
+        )
+
+    def query_data_version(
+        self,
+        *,
+        cluster_name: str,
+        broker_name: str,
+        broker_addr: str,
+        broker_id: int,
+        data_version: DataVersion,
+    ) -> Call[tuple[bool, DataVersion | None]]:
+        """(changed, the DataVersion the NameServer holds for the broker, if any)."""
+        return self._execute(
+            ops.query_data_version(
+                cluster_name=cluster_name,
+                broker_name=broker_name,
+                broker_addr=broker_addr,
+                broker_id=broker_id,
+                data_version=data_version,
+            )
+        )
+
+    def get_broker_member_group(
+        self, cluster_name: str, broker_name: str
+    ) -> Call[BrokerMemberGroup]:
+        return self._execute(ops.get_broker_member_group(cluster_name, broker_name))
+
+    def wipe_write_perm_of_broker(self, broker_name: str) -> Call[int]:
+        """Clear the write bit of the broker's queues here; returns the number of topics."""
+        return self._execute(ops.wipe_write_perm_of_broker(broker_name))
+
+    def add_write_perm_of_broker(self, broker_name: str) -> Call[int]:
+        """Set the broker's queues back to read-write here; returns the number of topics."""
+        return self._execute(ops.add_write_perm_of_broker(broker_name))
+
+    # --- NameServer configuration ----------------------------------------------------------
+
+    def get_namesrv_config(self) -> Call[dict[str, str]]:
+        return self._execute(ops.get_namesrv_config())
+
+    def update_namesrv_config(self, properties: Mapping[str, str]) -> Call[None]:
+        return self._execute(ops.update_namesrv_config(properties))
+
+
+def _with_opaque(command: RemotingCommand) -> RemotingCommand:
+    """A copy of `command` with a fresh opaque: the caller's command is never mutated."""
+    import dataclasses
+
+    return dataclasses.replace(command, opaque=OPAQUES.next())
+
+
+class NameServerClient(NameServerCalls):
+    """A blocking client of one NameServer. Thread-safe: threads take turns on the connection.
+
+    `timeout` bounds each call (connecting included), `connect_timeout` the connect alone.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = 3.0,
+        connect_timeout: float = 3.0,
+        serialize_type: SerializeType = SerializeType.JSON,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.serialize_type = SerializeType(serialize_type)
+        self._connection = SyncConnection(address, connect_timeout=connect_timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connection.connected
+
+    def request(self, command: RemotingCommand, timeout: float | None = None) -> RemotingCommand:
+        """Send `command` (with a fresh opaque) and return the raw response, whatever its code."""
+        return self._connection.request(
+            _with_opaque(command), self.timeout if timeout is None else timeout
+        )
+
+    def oneway(self, command: RemotingCommand) -> None:
+        """Send `command` flagged one-way; the NameServer never answers it."""
+        command = _with_opaque(command)
+        command.flag |= FLAG_ONEWAY
+        self._connection.oneway(command, self.timeout)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> NameServerClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"NameServerClient({self.address!r})"
+
+    def _execute(self, operation: Operation[T]) -> T | None:
+        command = operation.build(OPAQUES.next(), self.serialize_type)
+        if operation.oneway:
+            self._connection.oneway(command, self.timeout)
+            return None
+        response = self._connection.request(command, self.timeout)
+        return operation.parse(response, self.address)
+
+
+class AsyncNameServerClient(NameServerCalls):
+    """The asyncio client of one NameServer: every call method returns an awaitable.
+
+    Any number of calls may be in flight at once on its single connection.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = 3.0,
+        connect_timeout: float = 3.0,
+        serialize_type: SerializeType = SerializeType.JSON,
+    ) -> None:
+        from nsctl.client.async_transport import AsyncConnection
+
+        self.address = address
+        self.timeout = timeout
+        self.serialize_type = SerializeType(serialize_type)
+        self._connection: AsyncConnection = AsyncConnection(
+            address, connect_timeout=connect_timeout
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._connection.connected
+
+    async def request(
+        self, command: RemotingCommand, timeout: float | None = None
+    ) -> RemotingCommand:
+        """Send `command` (with a fresh opaque) and return the raw response, whatever its code."""
+        return await self._connection.request(
+            _with_opaque(command), self.timeout if timeout is None else timeout
+        )
+
+    async def oneway(self, command: RemotingCommand) -> None:
+        command = _with_opaque(command)
+        command.flag |= FLAG_ONEWAY
+        await self._connection.oneway(command, self.timeout)
+
+    async def wait_closed(self) -> None:
+        """Return when the current connection closes (at once when not connected)."""
+        await self._connection.wait_closed()
+
+    async def aclose(self) -> None:
+        await self._connection.close()
+
+    async def __aenter__(self) -> AsyncNameServerClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncNameServerClient({self.address!r})"
+
+    async def _execute(self, operation: Operation[T]) -> T | None:
+        command = operation.build(OPAQUES.next(), self.serialize_type)
+        if operation.oneway:
+            await self._connection.oneway(command, self.timeout)
+            return None
+        response = await self._connection.request(command, self.timeout)
+        return operation.parse(response, self.address)

@@ -1,0 +1,101 @@
+"""The error types of the client library.
+
+Everything the library raises on a failed call is a `NameServerError`, so a caller (the CLI, a
+script) can catch one type and still tell the cases apart: the server could not be reached
+(`NameServerConnectionError`), did not answer in time (`NameServerTimeoutError`), spoke something
+that is not the remoting protocol (`NameServerProtocolError`), answered with an error code
+(`NameServerResponseError` and its children) or answered a body that does not parse
+(`NameServerDataParseError`).
+"""
+
+from __future__ import annotations
+
+from nsctl.protocol.codes import ResponseCode, code_name
+
+
+class NameServerError(Exception):
+    """Base of every error of the client library. `address` names the NameServer involved."""
+
+    def __init__(self, message: str, *, address: str | None = None) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class NameServerConnectionError(NameServerError):
+    """The connection could not be opened, or broke before the answer was complete."""
+
+
+class NameServerTimeoutError(NameServerError):
+    """No (complete) answer within the timeout. The connection has been closed."""
+
+
+class NameServerProtocolError(NameServerError):
+    """The peer sent bytes that are not a valid remoting frame. The connection has been closed."""
+
+
+class NameServerDataParseError(NameServerError):
+    """The NameServer answered SUCCESS but the body or header does not parse into the model."""
+
+
+class NoNameServerAddressError(NameServerError):
+    """No NameServer address is configured anywhere (option, environment, address server)."""
+
+
+class NameServerResponseError(NameServerError):
+    """The NameServer answered with a non-SUCCESS response code."""
+
+    def __init__(
+        self,
+        code: int,
+        remark: str | None,
+        *,
+        address: str | None = None,
+        request_code: int | None = None,
+    ) -> None:
+        what = code_name(request_code, response=False) if request_code is not None else "request"
+        text = f"{what} failed with {code_name(code, response=True)} ({code})"
+        if remark:
+            text += f": {remark.strip()}"
+        if address:
+            text += f" [{address}]"
+        super().__init__(text, address=address)
+        self.code = code
+        self.remark = remark
+        self.request_code = request_code
+
+
+class TopicNotFoundError(NameServerResponseError):
+    """TOPIC_NOT_EXIST (17): the NameServer has no route for the topic."""
+
+
+class KVConfigNotFoundError(NameServerResponseError):
+    """QUERY_NOT_FOUND (22): no such KV namespace or key."""
+
+
+_BY_CODE: dict[int, type[NameServerResponseError]] = {
+    ResponseCode.TOPIC_NOT_EXIST: TopicNotFoundError,
+    ResponseCode.QUERY_NOT_FOUND: KVConfigNotFoundError,
+}
+
+#: Answers that say "this server cannot serve you right now", not "your request is wrong":
+#: another NameServer may well succeed.
+SERVER_SIDE_FAILURE_CODES = frozenset(
+    {ResponseCode.SYSTEM_ERROR, ResponseCode.SYSTEM_BUSY, ResponseCode.GO_AWAY}
+)
+
+
+def response_error(
+    code: int, remark: str | None, *, address: str | None = None, request_code: int | None = None
+) -> NameServerResponseError:
+    """The most specific error type for a response code."""
+    kind = _BY_CODE.get(code, NameServerResponseError)
+    return kind(code, remark, address=address, request_code=request_code)
+
+
+def is_server_side_failure(error: NameServerError) -> bool:
+    """True when another NameServer might answer differently (connection trouble, busy, ...)."""
+    if isinstance(error, NameServerResponseError):
+        return error.code in SERVER_SIDE_FAILURE_CODES
+    return isinstance(
+        error, (NameServerConnectionError, NameServerTimeoutError, NameServerProtocolError)
+    )

@@ -1,0 +1,199 @@
+"""Blocking transport: one TCP connection to one NameServer.
+
+A request holds the connection's lock from sending until its answer (matched by opaque) is in,
+so threads sharing a connection take turns. Every socket failure becomes a typed error and
+closes the connection; the next request reconnects. After a timeout the connection is closed
+too, as the Java client does, so a late answer can never be read as the answer to a later call.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+
+from nsctl.client.discovery import split_host_port
+from nsctl.client.errors import (
+    NameServerConnectionError,
+    NameServerError,
+    NameServerProtocolError,
+    NameServerTimeoutError,
+)
+from nsctl.protocol.command import RemotingCommand
+from nsctl.protocol.errors import ProtocolError
+from nsctl.protocol.frame import FrameDecoder, encode
+
+log = logging.getLogger(__name__)
+
+_RECV_SIZE = 256 * 1024
+
+
+class SyncConnection:
+    """A lazily opened, self-healing connection to `address`."""
+
+    def __init__(self, address: str, *, connect_timeout: float = 3.0) -> None:
+        self.address = address
+        self.host, self.port = split_host_port(address)
+        self.connect_timeout = connect_timeout
+        self._sock: socket.socket | None = None
+        self._decoder = FrameDecoder()
+        self._lock = threading.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
+        """Send `command` and return the response carrying its opaque."""
+        deadline = time.monotonic() + timeout
+        self._acquire(deadline)
+        try:
+            sock = self._send(command, deadline)
+            return self._receive(sock, command.opaque, deadline)
+        finally:
+            self._lock.release()
+
+    def oneway(self, command: RemotingCommand, timeout: float) -> None:
+        """Send `command` (flagged one-way by the caller); nothing comes back."""
+        deadline = time.monotonic() + timeout
+        self._acquire(deadline)
+        try:
+            self._send(command, deadline)
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    # ----------------------------------------------------------------------------------------
+
+    def _acquire(self, deadline: float) -> None:
+        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            raise NameServerTimeoutError(
+                f"timed out waiting for the connection to {self.address}, busy with another "
+                "request",
+                address=self.address,
+            )
+
+    def _send(self, command: RemotingCommand, deadline: float) -> socket.socket:
+        frame = encode(command)
+        reused = self._sock is not None and not self._peer_closed()
+        for attempt in (1, 2):
+            sock = self._sock if reused else self._connect(deadline)
+            try:
+                sock.settimeout(self._remaining(deadline, "sending"))
+                sock.sendall(frame)
+                return sock
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                # A connection the server has just closed fails on the first write: the request
+                # did not get through, so one fresh connection is a safe retry.
+                self._drop()
+                if not reused or attempt == 2:
+                    raise self._connection_error("sending failed", exc) from exc
+                reused = False
+            except TimeoutError as exc:
+                self._drop()
+                raise self._timeout("sending") from exc
+            except OSError as exc:
+                self._drop()
+                raise self._connection_error("sending failed", exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _receive(self, sock: socket.socket, opaque: int, deadline: float) -> RemotingCommand:
+        try:
+            while True:
+                sock.settimeout(self._remaining(deadline, "waiting for the answer"))
+                data = sock.recv(_RECV_SIZE)
+                if not data:
+                    partial = self._decoder.buffered
+                    self._drop()
+                    detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
+                    raise NameServerConnectionError(
+                        f"{self.address} closed the connection{detail} before answering",
+                        address=self.address,
+                    )
+                for response in self._decoder.feed(data):
+                    if response.is_response and response.opaque == opaque:
+                        return response
+                    log.debug(
+                        "%s: dropping unmatched frame code=%s opaque=%s",
+                        self.address,
+                        response.code,
+                        response.opaque,
+                    )
+        except NameServerError:
+            self._drop()
+            raise
+        except ProtocolError as exc:
+            self._drop()
+            raise NameServerProtocolError(
+                f"{self.address} sent an invalid frame: {exc}", address=self.address
+            ) from exc
+        except TimeoutError as exc:
+            self._drop()
+            raise self._timeout("waiting for the answer") from exc
+        except OSError as exc:
+            self._drop()
+            raise self._connection_error("receiving failed", exc) from exc
+
+    def _connect(self, deadline: float) -> socket.socket:
+        self._drop()
+        budget = min(self.connect_timeout, self._remaining(deadline, "connecting"))
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=budget)
+        except TimeoutError as exc:
+            raise NameServerTimeoutError(
+                f"connecting to {self.address} timed out after {budget:.3g}s",
+                address=self.address,
+            ) from exc
+        except OSError as exc:
+            raise self._connection_error("cannot connect", exc) from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._decoder = FrameDecoder()
+        log.debug("connected to %s", self.address)
+        return sock
+
+    def _peer_closed(self) -> bool:
+        """True when the idle connection can no longer be used: the server closed it (it does
+        after 120 s idle) or sent something nobody asked for."""
+        sock = self._sock
+        assert sock is not None
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            self._drop()
+            return True
+        if not readable:
+            return False
+        log.debug("%s: idle connection closed by the server or out of sync", self.address)
+        self._drop()
+        return True
+
+    def _drop(self) -> None:
+        sock, self._sock = self._sock, None
+        self._decoder = FrameDecoder()
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                log.debug("%s: error while closing", self.address, exc_info=True)
+
+    def _remaining(self, deadline: float, doing: str) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self._drop()
+            raise self._timeout(doing)
+        return remaining
+
+    def _timeout(self, doing: str) -> NameServerTimeoutError:
+        return NameServerTimeoutError(f"timed out {doing} on {self.address}", address=self.address)
+
+    def _connection_error(self, what: str, exc: OSError) -> NameServerConnectionError:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return NameServerConnectionError(
+            f"{what} to {self.address}: {reason}", address=self.address
+        )
