@@ -1,0 +1,157 @@
+"""`nsctl serve`: run an embedded NameServer in the foreground until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from nsctl.cli.app import app
+
+DEFAULT_LISTEN = "127.0.0.1"
+DEFAULT_PORT = 9876
+
+
+@app.command(
+    "serve",
+    help="Run a NameServer that real RocketMQ brokers, clients and mqadmin can use. Prints "
+    "'NameServer listening on HOST:PORT' once it accepts connections; stops cleanly on "
+    "SIGINT/SIGTERM.",
+)
+def serve(
+    listen: Annotated[
+        Optional[str],  # noqa: UP045 - Typer needs Optional on Python 3.10
+        typer.Option("--listen", help=f"Address to bind. [default: {DEFAULT_LISTEN}]"),
+    ] = None,
+    port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--port", help=f"TCP port; 0 picks a free one. [default: {DEFAULT_PORT}]"),
+    ] = None,
+    kv_config_path: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--kv-config-path", help="KV store file. [default: ~/namesrv/kvConfig.json]"),
+    ] = None,
+    scan_interval: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--scan-interval", help="Seconds between broker expiry scans. [default: 5]"),
+    ] = None,
+    broker_expire: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            "--broker-expire",
+            help="Seconds without a heartbeat before a broker is dropped, unless the broker "
+            "sends its own timeout. [default: 120]",
+        ),
+    ] = None,
+    order_message_enable: Annotated[
+        bool,
+        typer.Option("--order-message-enable", help="Put orderTopicConf into routes."),
+    ] = False,
+    config_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "-c",
+            "--config",
+            help="Java namesrv.properties file (listenPort, kvConfigPath, orderMessageEnable, "
+            "scanNotActiveBrokerInterval, ...). Command-line options win over it.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    idle_timeout: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            "--idle-timeout", help="Close connections idle for this many seconds. [default: 120]"
+        ),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+    ] = "INFO",
+) -> None:
+    # Heavy imports stay here so that other commands start fast.
+    import asyncio
+
+    from nsctl.server.config import NamesrvConfig
+    from nsctl.server.kvstore import KVStoreError
+
+    _setup_logging(log_level)
+    config = NamesrvConfig()
+    if config_file is not None:
+        config.load_properties_file(config_file)
+    _apply_options(
+        config,
+        listen=listen,
+        port=port,
+        kv_config_path=kv_config_path,
+        scan_interval=scan_interval,
+        broker_expire=broker_expire,
+        order_message_enable=order_message_enable,
+        idle_timeout=idle_timeout,
+    )
+    try:
+        asyncio.run(_serve_until_signalled(config))
+    except KVStoreError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot listen on {config.text('bindAddress')}:{config.number('listenPort')}: {exc}")
+
+
+def _apply_options(config, **options) -> None:
+    """Command-line values win; otherwise the file's; otherwise nsctl's defaults."""
+    if options["listen"] is not None or "bindAddress" not in config.file_keys:
+        config.set("bindAddress", options["listen"] or DEFAULT_LISTEN)
+    if options["port"] is not None or "listenPort" not in config.file_keys:
+        config.set("listenPort", DEFAULT_PORT if options["port"] is None else options["port"])
+    if options["kv_config_path"] is not None:
+        config.set("kvConfigPath", str(options["kv_config_path"].expanduser()))
+    if options["scan_interval"] is not None:
+        config.set("scanNotActiveBrokerInterval", max(1, round(options["scan_interval"] * 1000)))
+    if options["broker_expire"] is not None:
+        config.broker_expire_ms = max(1, round(options["broker_expire"] * 1000))
+    if options["order_message_enable"]:
+        config.set("orderMessageEnable", True)
+    if options["idle_timeout"] is not None:
+        config.set("serverChannelMaxIdleTimeSeconds", max(0, round(options["idle_timeout"])))
+
+
+async def _serve_until_signalled(config) -> None:
+    import asyncio
+    import signal
+
+    from nsctl.server.server import NameServer
+
+    server = NameServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"NameServer listening on {server.address}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def _setup_logging(level: str) -> None:
+    import logging
+
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        _fail(f"unknown log level {level!r}; use DEBUG, INFO, WARNING or ERROR", code=2)
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=numeric, handlers=[handler], force=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    print(f"nsctl serve: {message}", file=sys.stderr, flush=True)
+    raise typer.Exit(code)

@@ -1,0 +1,205 @@
+"""Server configuration under the Java key names (NamesrvConfig + NettyServerConfig, 5.3.3).
+
+GET_NAMESRV_CONFIG reports every key as sorted `key=value` lines, like 5.3.3. UPDATE_NAMESRV_CONFIG
+is deliberately narrower than Java's:
+
+* keys in the black list (`configBlackList`, `configStorePath`, `kvConfigPath`, `rocketmqHome`
+  and whatever the start-up `configBlackList` names) are refused with NO_PERMISSION;
+* only the keys in `RUNTIME_KEYS` are applied. They are switches and numbers that take effect
+  immediately; nothing that names a path or makes the server write a file can be changed over
+  the network (CVE-2023-37582 was a remote update of such a key);
+* the configuration is never written back to a file. Java rewrites `configStorePath` (the `-c`
+  file) with a full dump after every update; nsctl keeps runtime updates in memory only, so an
+  operator's file is never touched by a remote peer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nsctl.protocol.properties import format_properties, parse_properties
+
+log = logging.getLogger(__name__)
+
+_HOME = Path.home()
+
+#: Every key GET_NAMESRV_CONFIG reports, with 5.3.3's default.
+DEFAULTS: dict[str, bool | int | str] = {
+    "bindAddress": "0.0.0.0",
+    "clientRequestThreadPoolNums": 8,
+    "clientRequestThreadPoolQueueCapacity": 50000,
+    "clusterTest": False,
+    "configBlackList": "configBlackList;configStorePath;kvConfigPath",
+    "configStorePath": str(_HOME / "namesrv" / "namesrv.properties"),
+    "defaultThreadPoolNums": 16,
+    "defaultThreadPoolQueueCapacity": 10000,
+    "deleteTopicWithBrokerRegistration": False,
+    "enableAllTopicList": True,
+    "enableControllerInNamesrv": False,
+    "enableShutdownGracefully": False,
+    "enableTopicList": True,
+    "kvConfigPath": str(_HOME / "namesrv" / "kvConfig.json"),
+    "listenPort": 9876,
+    "needWaitForService": False,
+    "notifyMinBrokerIdChanged": False,
+    "orderMessageEnable": False,
+    "productEnvName": "center",
+    "returnOrderTopicConfigToBroker": True,
+    "rocketmqHome": os.environ.get("ROCKETMQ_HOME", ""),
+    "scanAvailableNameSrv": False,
+    "scanNotActiveBrokerInterval": 5000,
+    "serverAsyncSemaphoreValue": 64,
+    "serverCallbackExecutorThreads": 0,
+    "serverChannelMaxIdleTimeSeconds": 120,
+    "serverNettyWorkerGroupEnable": True,
+    "serverOnewaySemaphoreValue": 256,
+    "serverPooledByteBufAllocatorEnable": True,
+    "serverSelectorThreads": 3,
+    "serverSocketBacklog": 1024,
+    "serverSocketRcvBufSize": 0,
+    "serverSocketSndBufSize": 0,
+    "serverWorkerThreads": 8,
+    "shutdownWaitTimeSeconds": 30,
+    "supportActingMaster": False,
+    "unRegisterBrokerQueueCapacity": 3000,
+    "useEpollNativeSelector": False,
+    "waitSecondsForService": 45,
+    "writeBufferHighWaterMark": 0,
+    "writeBufferLowWaterMark": 0,
+}
+
+#: Keys a remote UPDATE_NAMESRV_CONFIG may change: live switches, no paths, nothing on disk.
+RUNTIME_KEYS = frozenset(
+    {
+        "orderMessageEnable",
+        "returnOrderTopicConfigToBroker",
+        "supportActingMaster",
+        "enableAllTopicList",
+        "enableTopicList",
+        "notifyMinBrokerIdChanged",
+        "needWaitForService",
+        "waitSecondsForService",
+        "deleteTopicWithBrokerRegistration",
+        "serverChannelMaxIdleTimeSeconds",
+    }
+)
+
+#: Refused whatever `configBlackList` says.
+ALWAYS_BLACK_LISTED = frozenset(
+    {"configBlackList", "configStorePath", "kvConfigPath", "rocketmqHome"}
+)
+
+BLACK_LIST_REMARK = "Can not update config in black list."
+
+
+@dataclass(slots=True)
+class UpdateResult:
+    refused: list[str]
+    applied: list[str]
+    ignored: list[str]
+
+
+class NamesrvConfig:
+    """The settings under their Java names, typed as their defaults are.
+
+    `broker_expire_ms` is nsctl's own: the default liveness timeout of a broker that does not
+    send `heartbeatTimeoutMillis` (120 s in Java, not configurable there).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, bool | int | str] = dict(DEFAULTS)
+        #: Keys from a `-c` file that are not settings; reported back as Java does.
+        self._extra: dict[str, str] = {}
+        #: Keys the `-c` file set, so that command-line defaults do not override them.
+        self.file_keys: set[str] = set()
+        self.broker_expire_ms = 120_000
+        self._black_list = self._compute_black_list()
+
+    # ------------------------------------------------------------------------------------------
+    # Access
+
+    def __getitem__(self, key: str) -> bool | int | str:
+        return self._values[key]
+
+    def flag(self, key: str) -> bool:
+        return bool(self._values[key])
+
+    def number(self, key: str) -> int:
+        return int(self._values[key])
+
+    def text(self, key: str) -> str:
+        return str(self._values[key])
+
+    def set(self, key: str, raw: str | bool | int) -> bool:
+        """Set a known key from text (or a typed value); unparsable text is ignored, as in Java.
+        Returns whether the key is known and the value was taken."""
+        if key not in DEFAULTS:
+            return False
+        value = _convert(DEFAULTS[key], raw)
+        if value is None:
+            log.warning("config %s: ignoring unparsable value %r", key, raw)
+            return False
+        self._values[key] = value
+        if key == "configBlackList":
+            self._black_list = self._compute_black_list()
+        return True
+
+    def _compute_black_list(self) -> frozenset[str]:
+        listed = {k.strip() for k in self.text("configBlackList").split(";") if k.strip()}
+        return ALWAYS_BLACK_LISTED | listed
+
+    # ------------------------------------------------------------------------------------------
+    # Files and wire text
+
+    def load_properties_file(self, path: str | os.PathLike[str]) -> None:
+        """Apply a Java `namesrv.properties` file (the `-c` option); it becomes configStorePath."""
+        text = Path(path).read_text(encoding="utf-8")
+        for key, value in parse_properties(text).items():
+            self.file_keys.add(key)
+            if not self.set(key, value.strip()) and key not in DEFAULTS:
+                self._extra[key] = value
+        self._values["configStorePath"] = str(Path(path).resolve())
+        # The black list is fixed from here on, whatever a later update says.
+        self._black_list = self._compute_black_list()
+
+    def properties_text(self) -> str:
+        """GET_NAMESRV_CONFIG body: sorted `key=value\\n` lines, values not escaped."""
+        values = {**self._extra, **{k: _render(v) for k, v in self._values.items()}}
+        return format_properties(values, sort=True)
+
+    def apply_update(self, properties: dict[str, str]) -> UpdateResult:
+        """UPDATE_NAMESRV_CONFIG: all or nothing on the black list, then runtime keys only."""
+        refused = sorted(k for k in properties if k in self._black_list)
+        if refused:
+            return UpdateResult(refused=refused, applied=[], ignored=[])
+        applied, ignored = [], []
+        for key, value in properties.items():
+            if key in RUNTIME_KEYS and self.set(key, value.strip()):
+                applied.append(key)
+            else:
+                ignored.append(key)
+        if ignored:
+            log.warning("UPDATE_NAMESRV_CONFIG: not changeable at runtime, ignored: %s", ignored)
+        return UpdateResult(refused=[], applied=applied, ignored=ignored)
+
+
+def _convert(default: bool | int | str, raw: str | bool | int) -> bool | int | str | None:
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() == "true"
+    if isinstance(default, int):
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            return None
+    return str(raw)
+
+
+def _render(value: bool | int | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,436 @@
+"""Request code -> handler. Each handler turns a request into its response, as 5.3.3 answers.
+
+Codes, remarks and ext fields follow protocol.md §5 and the 5.3.3 captures. Two deliberate
+differences from Java 5.3.3: a response uses its request's header serialization (design.md; Java
+5.3.3 always answers in its own default), and UNREGISTER_BROKER is applied before the answer
+instead of through a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable
+
+from nsctl.protocol.codes import (
+    ORDER_TOPIC_CONFIG_NAMESPACE,
+    RequestCode,
+    ResponseCode,
+    Version,
+)
+from nsctl.protocol.command import RemotingCommand
+from nsctl.protocol.errors import ProtocolError
+from nsctl.protocol.headers import (
+    ZONE_MODE_EXT,
+    ZONE_NAME_EXT,
+    BrokerHeartbeatRequestHeader,
+    DeleteKVConfigRequestHeader,
+    DeleteTopicFromNamesrvRequestHeader,
+    GetBrokerMemberGroupRequestHeader,
+    GetKVConfigRequestHeader,
+    GetKVListByNamespaceRequestHeader,
+    PutKVConfigRequestHeader,
+    QueryDataVersionRequestHeader,
+    RegisterBrokerRequestHeader,
+    RegisterTopicRequestHeader,
+    UnRegisterBrokerRequestHeader,
+)
+from nsctl.protocol.models import BrokerMemberGroup, KVTable, TopicList, TopicRouteData
+from nsctl.protocol.properties import parse_properties
+from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
+from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
+from nsctl.server.kvstore import KVStore
+from nsctl.server.route_table import Registration, RouteTable
+
+log = logging.getLogger(__name__)
+
+#: What the server puts in `version`: it behaves as a 5.3.3 NameServer.
+SERVER_VERSION = int(Version.V5_3_3)
+FAQ_SUFFIX = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
+
+SUCCESS = ResponseCode.SUCCESS
+SYSTEM_ERROR = ResponseCode.SYSTEM_ERROR
+
+Handler = Callable[[RemotingCommand, Hashable], RemotingCommand]
+
+
+def monotonic_ms() -> int:
+    """Liveness clock: monotonic, so a wall-clock jump never expires every broker at once."""
+    return time.monotonic_ns() // 1_000_000
+
+
+def _reply(
+    request: RemotingCommand,
+    code: int = SUCCESS,
+    remark: str | None = None,
+    *,
+    ext: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> RemotingCommand:
+    return request.make_response(code, remark, ext_fields=ext, body=body, version=SERVER_VERSION)
+
+
+class Dispatcher:
+    """Holds the server state (route table, KV store, config) and answers requests."""
+
+    def __init__(
+        self,
+        table: RouteTable,
+        kv: KVStore,
+        config: NamesrvConfig,
+        *,
+        clock: Callable[[], int] = monotonic_ms,
+    ) -> None:
+        self.table = table
+        self.kv = kv
+        self.config = config
+        self.clock = clock
+        self.started_ms = clock()
+        C = RequestCode
+        self._handlers: dict[int, Handler] = {
+            C.PUT_KV_CONFIG: self.put_kv_config,
+            C.GET_KV_CONFIG: self.get_kv_config,
+            C.DELETE_KV_CONFIG: self.delete_kv_config,
+            C.GET_KVLIST_BY_NAMESPACE: self.get_kv_list,
+            C.REGISTER_BROKER: self.register_broker,
+            C.UNREGISTER_BROKER: self.unregister_broker,
+            C.QUERY_DATA_VERSION: self.query_data_version,
+            C.BROKER_HEARTBEAT: self.broker_heartbeat,
+            C.GET_ROUTEINFO_BY_TOPIC: self.get_route,
+            C.GET_BROKER_CLUSTER_INFO: self.get_cluster_info,
+            C.GET_BROKER_MEMBER_GROUP: self.get_broker_member_group,
+            C.WIPE_WRITE_PERM_OF_BROKER: self.wipe_write_perm,
+            C.ADD_WRITE_PERM_OF_BROKER: self.add_write_perm,
+            C.GET_ALL_TOPIC_LIST_FROM_NAMESERVER: self.get_all_topics,
+            C.GET_TOPICS_BY_CLUSTER: self.get_topics_by_cluster,
+            C.GET_SYSTEM_TOPIC_LIST_FROM_NS: self.get_system_topics,
+            C.GET_UNIT_TOPIC_LIST: self.get_unit_topics,
+            C.GET_HAS_UNIT_SUB_TOPIC_LIST: self.get_unit_sub_topics,
+            C.GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST: self.get_unit_sub_ununit_topics,
+            C.DELETE_TOPIC_IN_NAMESRV: self.delete_topic,
+            C.REGISTER_TOPIC_IN_NAMESRV: self.register_topic,
+            C.UPDATE_NAMESRV_CONFIG: self.update_config,
+            C.GET_NAMESRV_CONFIG: self.get_config,
+        }
+
+    def handle(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand | None:
+        """The response to send, or None (one-way requests, stray responses)."""
+        if request.is_response:
+            log.warning("dropping a response frame (code %s) sent to the server", request.code)
+            return None
+        handler = self._handlers.get(request.code)
+        try:
+            if handler is None:
+                response = _reply(
+                    request,
+                    ResponseCode.REQUEST_CODE_NOT_SUPPORTED,
+                    f" request type {request.code} not supported",
+                )
+            else:
+                response = handler(request, conn)
+        except Exception as exc:  # a bad request must never take the server down
+            log.warning("request code %s failed: %s", request.code, exc, exc_info=True)
+            response = _reply(request, SYSTEM_ERROR, f"{type(exc).__name__}: {exc}")
+        return None if request.is_oneway else response
+
+    def connection_closed(self, conn: Hashable) -> None:
+        for cluster, addr in self.table.connection_closed(conn):
+            log.info("broker %s (%s) removed: its connection closed", addr, cluster)
+
+    # ------------------------------------------------------------------------------------------
+    # KV config
+
+    def put_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = PutKVConfigRequestHeader.from_ext(request.ext_fields)
+        if h.namespace is None or h.key is None:
+            return _reply(request, SYSTEM_ERROR, "namespace or key is null")
+        self.kv.put(h.namespace, h.key, h.value)
+        return _reply(request)
+
+    def get_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = GetKVConfigRequestHeader.from_ext(request.ext_fields)
+        value = self.kv.get(h.namespace or "", h.key or "")
+        if value is None:
+            remark = f"No config item, Namespace: {_java(h.namespace)} Key: {_java(h.key)}"
+            return _reply(request, ResponseCode.QUERY_NOT_FOUND, remark, ext={})
+        return _reply(request, ext={"value": value})
+
+    def delete_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = DeleteKVConfigRequestHeader.from_ext(request.ext_fields)
+        if h.namespace is None or h.key is None:
+            return _reply(request, SYSTEM_ERROR, "namespace or key is null")
+        self.kv.delete(h.namespace, h.key)
+        return _reply(request)
+
+    def get_kv_list(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = GetKVListByNamespaceRequestHeader.from_ext(request.ext_fields)
+        entries = self.kv.namespace(h.namespace or "")
+        if entries is None:
+            remark = f"No config item, Namespace: {_java(h.namespace)}"
+            return _reply(request, ResponseCode.QUERY_NOT_FOUND, remark)
+        return _reply(request, body=KVTable(entries).encode())
+
+    # ------------------------------------------------------------------------------------------
+    # Brokers
+
+    def register_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = RegisterBrokerRequestHeader.from_ext(request.ext_fields)
+        if h.body_crc32 and body_crc32(request.body) != h.body_crc32:
+            return _reply(request, SYSTEM_ERROR, "crc32 not match", ext={})
+        # A body that cannot be read raises: SYSTEM_ERROR without header, as Java answers.
+        body = RegisterBrokerBody.decode_request(
+            request.body, compressed=bool(h.compressed), version=request.version
+        )
+        if h.cluster_name is None or h.broker_name is None or h.broker_addr is None:
+            # 5.3.3 swallows the resulting exception and answers SUCCESS having registered nothing.
+            log.warning("REGISTER_BROKER without clusterName/brokerName/brokerAddr: ignored")
+            return self._register_reply(request, {})
+        if h.broker_id is None:
+            log.warning("REGISTER_BROKER from %s without brokerId: ignored", h.broker_addr)
+            return self._register_reply(request, {})
+        wrapper = body.topic_config_serialize_wrapper
+        registration = Registration(
+            cluster_name=h.cluster_name,
+            broker_addr=h.broker_addr,
+            broker_name=h.broker_name,
+            broker_id=h.broker_id,
+            ha_server_addr=h.ha_server_addr,
+            topics=wrapper.topic_config_table,
+            data_version=wrapper.data_version,
+            filter_servers=body.filter_server_list,
+            topic_queue_mappings=wrapper.topic_queue_mapping_info_map,
+            timeout_ms=h.heartbeat_timeout_millis or self.config.broker_expire_ms,
+            enable_acting_master=h.enable_acting_master,
+            zone_name=h.zone_name,
+        )
+        outcome = self.table.register_broker(
+            registration,
+            conn=conn,
+            now=self.clock(),
+            delete_topic_with_registration=self.config.flag("deleteTopicWithBrokerRegistration"),
+        )
+        if not outcome.accepted:
+            return _reply(request, SYSTEM_ERROR, "register broker failed", ext={})
+        ext = {}
+        if outcome.ha_server_addr is not None:
+            ext["haServerAddr"] = outcome.ha_server_addr
+        if outcome.master_addr is not None:
+            ext["masterAddr"] = outcome.master_addr
+        return self._register_reply(request, ext)
+
+    def _register_reply(self, request: RemotingCommand, ext: dict[str, str]) -> RemotingCommand:
+        body = None
+        if self.config.flag("returnOrderTopicConfigToBroker"):
+            order = self.kv.namespace(ORDER_TOPIC_CONFIG_NAMESPACE)
+            if order is not None:
+                body = KVTable(order).encode()
+        return _reply(request, ext=ext, body=body)
+
+    def unregister_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = UnRegisterBrokerRequestHeader.from_ext(request.ext_fields)
+        self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name)
+        log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
+        return _reply(request)
+
+    def query_data_version(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = QueryDataVersionRequestHeader.from_ext(request.ext_fields)
+        if h.cluster_name is None or h.broker_addr is None:
+            # Java fails on the null key; so do we, with a readable remark.
+            return _reply(request, SYSTEM_ERROR, "clusterName or brokerAddr is null")
+        version = DataVersion.decode(request.body) if request.body else None
+        changed, stored = self.table.query_data_version(
+            h.cluster_name, h.broker_addr, version, self.clock()
+        )
+        body = None
+        if stored is not None:
+            # 5.3.3 always writes stateVersion, even for a 4.x broker's version.
+            body = DataVersion(stored.counter, stored.timestamp, stored.state_version or 0).encode()
+        return _reply(request, ext={"changed": "true" if changed else "false"}, body=body)
+
+    def broker_heartbeat(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = BrokerHeartbeatRequestHeader.from_ext(request.ext_fields)
+        self.table.broker_heartbeat(h.cluster_name, h.broker_addr, self.clock())
+        return _reply(request)
+
+    def get_broker_member_group(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = GetBrokerMemberGroupRequestHeader.from_ext(request.ext_fields)
+        group = BrokerMemberGroup(
+            cluster=h.cluster_name,
+            broker_name=h.broker_name,
+            broker_addrs=self.table.broker_member_group(h.broker_name),
+        )
+        # 5.3.3 leaves its placeholder remark on this success.
+        return _reply(request, remark="not set any response code", body=group.encode())
+
+    def wipe_write_perm(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        count = self.table.wipe_write_perm(_ext(request, "brokerName"))
+        return _reply(request, ext={"wipeTopicCount": str(count)})
+
+    def add_write_perm(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        count = self.table.add_write_perm(_ext(request, "brokerName"))
+        return _reply(request, ext={"addTopicCount": str(count)})
+
+    # ------------------------------------------------------------------------------------------
+    # Routes
+
+    def get_route(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        # The hot path: read the ext fields directly rather than through a header object.
+        ext = request.ext_fields or {}
+        topic = ext.get("topic")
+        config = self.config
+        if config.flag("needWaitForService") and not self._service_ready():
+            return _reply(request, SYSTEM_ERROR, "name server not ready")
+        order_conf = None
+        if config.flag("orderMessageEnable") and topic is not None:
+            order_conf = self.kv.get(ORDER_TOPIC_CONFIG_NAMESPACE, topic)
+        acting = config.flag("supportActingMaster")
+        zone = _zone_filter(ext)
+        if zone is not None:
+            return self._zone_route(request, topic, zone, order_conf, acting)
+        standard = (
+            request.version >= Version.V4_9_4
+            or ext.get("acceptStandardJsonOnly", "").lower() == "true"
+        )
+        body = self.table.encoded_route(
+            topic, standard_json=standard, order_topic_conf=order_conf, acting_master=acting
+        )
+        if body is None:
+            return _route_not_found(request, topic)
+        return _reply(request, body=body)
+
+    def _service_ready(self) -> bool:
+        waited = self.clock() - self.started_ms
+        return waited >= self.config.number("waitSecondsForService") * 1000
+
+    def _zone_route(
+        self,
+        request: RemotingCommand,
+        topic: str | None,
+        zone: str,
+        order_conf: str | None,
+        acting: bool,
+    ) -> RemotingCommand:
+        """5.3.3 zone mode: keep master-less groups and groups of the client's zone, and answer
+        in fastjson's bare-key form whatever the client's version."""
+        route = self.table.topic_route(topic, order_topic_conf=order_conf, acting_master=acting)
+        if route is None:
+            return _route_not_found(request, topic)
+        kept = [
+            b
+            for b in route.broker_datas
+            if 0 not in b.broker_addrs or (b.zone_name or "").lower() == zone.lower()
+        ]
+        kept_names = {b.broker_name for b in kept}
+        dropped_addrs = {
+            a
+            for b in route.broker_datas
+            if b.broker_name not in kept_names
+            for a in b.broker_addrs.values()
+        }
+        route.broker_datas = kept
+        route.queue_datas = [q for q in route.queue_datas if q.broker_name in kept_names]
+        route.filter_server_table = {
+            a: s for a, s in route.filter_server_table.items() if a not in dropped_addrs
+        }
+        return _reply(request, body=route.encode(bare_int_keys=True))
+
+    def get_cluster_info(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        return _reply(request, body=self.table.encoded_cluster_info())
+
+    # ------------------------------------------------------------------------------------------
+    # Topics
+
+    def get_all_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        if not self.config.flag("enableAllTopicList"):
+            return _reply(request, SYSTEM_ERROR, "disable")
+        return _topic_list(request, self.table.all_topics())
+
+    def get_topics_by_cluster(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        if not self.config.flag("enableTopicList"):
+            return _reply(request, SYSTEM_ERROR, "disable")
+        return _topic_list(request, self.table.topics_by_cluster(_ext(request, "cluster")))
+
+    def get_system_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        topics, broker_addr = self.table.system_topics()
+        return _topic_list(request, topics, broker_addr)
+
+    def get_unit_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        return self._unit_list(request, unit=True, unit_sub=None)
+
+    def get_unit_sub_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        return self._unit_list(request, unit=None, unit_sub=True)
+
+    def get_unit_sub_ununit_topics(
+        self, request: RemotingCommand, conn: Hashable
+    ) -> RemotingCommand:
+        return self._unit_list(request, unit=False, unit_sub=True)
+
+    def _unit_list(
+        self, request: RemotingCommand, *, unit: bool | None, unit_sub: bool | None
+    ) -> RemotingCommand:
+        if not self.config.flag("enableTopicList"):
+            return _reply(request, SYSTEM_ERROR, "disable")
+        return _topic_list(request, self.table.unit_topics(unit=unit, unit_sub=unit_sub))
+
+    def delete_topic(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = DeleteTopicFromNamesrvRequestHeader.from_ext(request.ext_fields)
+        self.table.delete_topic(h.topic, h.cluster_name)
+        return _reply(request)
+
+    def register_topic(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        h = RegisterTopicRequestHeader.from_ext(request.ext_fields)
+        if request.body:
+            route = TopicRouteData.decode(request.body)
+            self.table.register_topic(h.topic, route.queue_datas)
+        return _reply(request)
+
+    # ------------------------------------------------------------------------------------------
+    # Configuration
+
+    def update_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        if not request.body:
+            return _reply(request)
+        try:
+            properties = parse_properties(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ProtocolError):
+            return _reply(request, SYSTEM_ERROR, "string2Properties error")
+        result = self.config.apply_update(properties)
+        if result.refused:
+            log.warning("UPDATE_NAMESRV_CONFIG refused, black-listed keys: %s", result.refused)
+            return _reply(request, ResponseCode.NO_PERMISSION, BLACK_LIST_REMARK)
+        if result.applied:
+            log.info("configuration updated: %s", {k: properties[k] for k in result.applied})
+        return _reply(request)
+
+    def get_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+        return _reply(request, body=self.config.properties_text().encode("utf-8"))
+
+
+def _ext(request: RemotingCommand, name: str) -> str | None:
+    """One ext field; an empty string counts as absent, as it does over ROCKETMQ headers."""
+    value = request.ext(name)
+    return value or None
+
+
+def _java(value: str | None) -> str:
+    """How Java's string concatenation shows a missing value."""
+    return "null" if value is None else value
+
+
+def _zone_filter(ext: dict[str, str]) -> str | None:
+    if ext.get(ZONE_MODE_EXT, "").strip().lower() != "true":
+        return None
+    zone = ext.get(ZONE_NAME_EXT, "").strip()
+    return zone or None
+
+
+def _route_not_found(request: RemotingCommand, topic: str | None) -> RemotingCommand:
+    shown = "null" if topic is None else topic  # Java prints a missing topic as "null"
+    remark = f"No topic route info in name server for the topic: {shown}{FAQ_SUFFIX}"
+    return _reply(request, ResponseCode.TOPIC_NOT_EXIST, remark)
+
+
+def _topic_list(
+    request: RemotingCommand, topics: list[str], broker_addr: str | None = None
+) -> RemotingCommand:
+    return _reply(request, body=TopicList(topics, broker_addr).encode())

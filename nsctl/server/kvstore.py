@@ -1,0 +1,178 @@
+"""The NameServer's KV config store: namespace -> key -> value, persisted as Java lays it out.
+
+The file holds `{"configTable":{<namespace>:{<key>:<value>}}}` (what Java's kvConfig.json holds,
+so either server can read the other's file). Unlike Java, a write can never leave a torn file:
+the new content goes to a temporary file in the same directory, is fsynced and renamed over the
+old one, and the directory is fsynced. The previous content is kept in `<path>.bak` (by a hard
+link or copy made before the rename), and a corrupt main file falls back to it at start-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from nsctl.protocol import dialect
+from nsctl.protocol.errors import ProtocolError
+from nsctl.protocol.models import KVConfigFile
+
+log = logging.getLogger(__name__)
+
+
+class KVStoreError(RuntimeError):
+    """The store cannot be loaded (both the file and its backup are unreadable)."""
+
+
+class KVStore:
+    """Namespaces of string key/value pairs; every change is on disk before the call returns."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.backup_path = self.path.with_name(self.path.name + ".bak")
+        self._table: dict[str, dict[str, str]] = {}
+
+    # ------------------------------------------------------------------------------------------
+    # Loading
+
+    def load(self) -> None:
+        """Read the file; a corrupt file falls back to the backup, both corrupt is an error."""
+        try:
+            self._table = _read(self.path)
+            return
+        except _Corrupt as main_error:
+            log.error(
+                "KV config file %s is corrupt (%s); loading the backup %s",
+                self.path,
+                main_error,
+                self.backup_path,
+            )
+            try:
+                if not self.backup_path.exists():
+                    raise _Corrupt("it does not exist")
+                self._table = _read(self.backup_path)
+            except _Corrupt as backup_error:
+                raise KVStoreError(
+                    f"KV config file {self.path} is corrupt ({main_error}) and so is its backup "
+                    f"{self.backup_path} ({backup_error}); fix or remove them to start"
+                ) from None
+        log.warning("KV config restored from %s: %d namespaces", self.backup_path, len(self._table))
+        # Rewrite the main file from the backup, keeping the backup as it is.
+        write_atomically(self.path, self._encode())
+
+    # ------------------------------------------------------------------------------------------
+    # Reads
+
+    def get(self, namespace: str, key: str) -> str | None:
+        entries = self._table.get(namespace)
+        return None if entries is None else entries.get(key)
+
+    def namespace(self, namespace: str) -> dict[str, str] | None:
+        """A copy of one namespace; None if it was never created (empty is not None)."""
+        entries = self._table.get(namespace)
+        return None if entries is None else dict(entries)
+
+    def has_namespace(self, namespace: str) -> bool:
+        return namespace in self._table
+
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        return {ns: dict(entries) for ns, entries in self._table.items()}
+
+    # ------------------------------------------------------------------------------------------
+    # Writes (each one rewrites the file, as Java does)
+
+    def put(self, namespace: str, key: str, value: str | None) -> None:
+        """Set a value; None removes the key (Java stores null, which reads as absent)."""
+        entries = self._table.setdefault(namespace, {})
+        if value is None:
+            entries.pop(key, None)
+        else:
+            entries[key] = value
+        self._persist()
+
+    def delete(self, namespace: str, key: str) -> None:
+        """Remove a key; the namespace stays even when it becomes empty."""
+        entries = self._table.get(namespace)
+        if entries is not None:
+            entries.pop(key, None)
+        self._persist()
+
+    def _persist(self) -> None:
+        write_atomically(self.path, self._encode(), backup=self.backup_path)
+
+    def _encode(self) -> bytes:
+        return dialect.dumps(KVConfigFile(self._table).to_wire()).encode("utf-8")
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _read(path: Path) -> dict[str, dict[str, str]]:
+    """Parse one store file; a missing or empty file is an empty store."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise _Corrupt(f"cannot read: {exc}") from None
+    if not raw.strip():
+        return {}
+    try:
+        return KVConfigFile.decode(raw).config_table
+    except ProtocolError as exc:
+        raise _Corrupt(str(exc)) from None
+
+
+def write_atomically(path: Path, data: bytes, *, backup: Path | None = None) -> None:
+    """Replace `path` with `data` so that a crash at any instant leaves the old or new content.
+
+    The old content is kept at `backup` first (a hard link when possible, so it costs nothing
+    and is itself complete); the new content is written to a temporary file in the same
+    directory, fsynced, renamed over `path`, and the directory is fsynced so the rename lasts.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if backup is not None and path.exists():
+        _replace_backup(path, backup)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _replace_backup(path: Path, backup: Path) -> None:
+    tmp = backup.with_name(backup.name + ".new")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.link(path, tmp)
+    except OSError:
+        # No hard links here (some file systems): copy, and fsync so the copy is whole.
+        with open(tmp, "wb") as handle:
+            handle.write(path.read_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+    os.replace(tmp, backup)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # not possible on every platform; the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

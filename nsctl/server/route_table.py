@@ -1,0 +1,543 @@
+"""`RouteTable`: the NameServer's in-memory tables and every rule that changes them.
+
+A plain object: no sockets, no clock, no tasks. Time (`now`, milliseconds) is passed in, and a
+connection is an opaque hashable id chosen by the network layer. The semantics are those of the
+Java NameServer 5.3.3 (`RouteInfoManager`), including its quirks, with one deliberate difference:
+an unregistration is applied at once instead of being queued, so a caller that gets SUCCESS can
+rely on the broker being gone.
+
+Encoded route bodies (per topic and encoding) and the encoded cluster info are cached, because
+route lookups are by far the most frequent request; every change that a route or the cluster info
+can show clears the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+from nsctl.protocol import dialect
+from nsctl.protocol.codes import (
+    FLAG_UNIT,
+    FLAG_UNIT_SUB,
+    MASTER_ID,
+    PERM_READ,
+    PERM_WRITE,
+    SYNC_BROKER_MEMBER_TOPIC_PREFIX,
+)
+from nsctl.protocol.models import BrokerData, QueueData, TopicQueueMappingInfo, TopicRouteData
+from nsctl.protocol.register import DataVersion, TopicConfig
+
+#: How long a broker stays registered without a refresh unless it says otherwise (5.3.3).
+DEFAULT_BROKER_TIMEOUT_MS = 120_000
+
+ConnId = Hashable
+BrokerKey = tuple[str, str]  # (clusterName, brokerAddr), as 5.3.3 keys its live table
+
+
+@dataclass(slots=True)
+class BrokerLiveInfo:
+    """What keeps one broker process registered."""
+
+    last_update: int
+    timeout_ms: int
+    data_version: DataVersion
+    conn: ConnId | None
+    ha_server_addr: str | None
+
+    def expired(self, now: int) -> bool:
+        return self.last_update + self.timeout_ms < now
+
+
+@dataclass(slots=True)
+class Registration:
+    """A REGISTER_BROKER request, already decoded.
+
+    `enable_acting_master` is None when the header did not carry the field (a 4.x broker), which
+    5.3.3 treats differently from an explicit false.
+    """
+
+    cluster_name: str
+    broker_addr: str
+    broker_name: str
+    broker_id: int
+    ha_server_addr: str | None = None
+    topics: dict[str, TopicConfig] = field(default_factory=dict)
+    data_version: DataVersion = field(default_factory=lambda: DataVersion(0, 0, 0))
+    filter_servers: list[str] | None = None
+    topic_queue_mappings: dict[str, TopicQueueMappingInfo] | None = None
+    timeout_ms: int | None = None
+    enable_acting_master: bool | None = None
+    zone_name: str | None = None
+
+
+@dataclass(slots=True)
+class RegisterOutcome:
+    """`accepted` False means "register broker failed"; the master fields are for slaves."""
+
+    accepted: bool = True
+    master_addr: str | None = None
+    ha_server_addr: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class ExpiredBroker:
+    cluster_name: str
+    broker_addr: str
+    conn: ConnId | None
+
+
+class RouteTable:
+    """The NameServer's route tables (5.3.3 layout)."""
+
+    def __init__(self) -> None:
+        #: topic -> brokerName -> QueueData
+        self.topic_queue_table: dict[str, dict[str, QueueData]] = {}
+        #: brokerName -> BrokerData (cluster, addresses by broker id, acting-master flag, zone)
+        self.broker_addr_table: dict[str, BrokerData] = {}
+        #: clusterName -> brokerNames
+        self.cluster_addr_table: dict[str, set[str]] = {}
+        self.broker_live_table: dict[BrokerKey, BrokerLiveInfo] = {}
+        self.filter_server_table: dict[BrokerKey, list[str]] = {}
+        #: topic -> brokerName -> static-topic mapping (5.x)
+        self.topic_queue_mapping_info_table: dict[str, dict[str, TopicQueueMappingInfo]] = {}
+        self._route_cache: dict[tuple, bytes] = {}
+        self._cluster_info_cache: bytes | None = None
+
+    # ------------------------------------------------------------------------------------------
+    # Cache
+
+    def _changed(self) -> None:
+        self._route_cache.clear()
+        self._cluster_info_cache = None
+
+    # ------------------------------------------------------------------------------------------
+    # Registration and liveness
+
+    def register_broker(
+        self,
+        reg: Registration,
+        *,
+        conn: ConnId | None,
+        now: int,
+        delete_topic_with_registration: bool = False,
+    ) -> RegisterOutcome:
+        """REGISTER_BROKER, following the 5.3.3 steps in order (protocol.md §5.2.2)."""
+        cluster, addr, name, broker_id = (
+            reg.cluster_name,
+            reg.broker_addr,
+            reg.broker_name,
+            reg.broker_id,
+        )
+        members = self.cluster_addr_table.setdefault(cluster, set())
+        if name not in members:
+            members.add(name)
+            self._changed()
+
+        broker = self.broker_addr_table.get(name)
+        first = broker is None
+        if broker is None:
+            broker = BrokerData(cluster=cluster, broker_name=name, enable_acting_master=False)
+            self.broker_addr_table[name] = broker
+            self._changed()
+        acting = bool(reg.enable_acting_master)
+        if broker.enable_acting_master != acting or broker.zone_name != reg.zone_name:
+            broker.enable_acting_master = acting
+            broker.zone_name = reg.zone_name
+            self._changed()
+
+        addrs = broker.broker_addrs
+        # A slave promoted to master keeps its address under a new id: drop the old id.
+        for stale_id in [i for i, a in addrs.items() if a == addr and i != broker_id]:
+            del addrs[stale_id]
+            self._changed()
+
+        previous_addr = addrs.get(broker_id)
+        if previous_addr is not None and previous_addr != addr:
+            old_live = self.broker_live_table.get((cluster, previous_addr))
+            if old_live is not None and _state(old_live.data_version) > _state(reg.data_version):
+                # The id still belongs to a broker with a newer state: ignore this one.
+                self.broker_live_table.pop((cluster, addr), None)
+                return RegisterOutcome()
+
+        if broker_id not in addrs and len(reg.topics) == 1:
+            # A single-topic registration is incremental and must not be a broker's first one.
+            return RegisterOutcome(accepted=False)
+
+        if previous_addr != addr:
+            addrs[broker_id] = addr
+            self._changed()
+        first = first or previous_addr is None
+
+        is_master = broker_id == MASTER_ID
+        is_prime_slave = (
+            reg.enable_acting_master is not None and not is_master and broker_id == min(addrs)
+        )
+        if is_master or is_prime_slave:
+            version_changed = first or self._data_version_changed(cluster, addr, reg.data_version)
+            if delete_topic_with_registration and not reg.topic_queue_mappings:
+                self._drop_topics_not_in(name, reg.topics)
+            for topic, config in reg.topics.items():
+                if version_changed or self._queue_data_missing(topic, name):
+                    perm = config.perm
+                    if is_prime_slave and broker.enable_acting_master:
+                        perm &= ~PERM_WRITE
+                    self._put_queue_data(topic, name, config, perm)
+            if version_changed and reg.topic_queue_mappings:
+                for topic, info in reg.topic_queue_mappings.items():
+                    self.topic_queue_mapping_info_table.setdefault(topic, {})[info.bname] = info
+                self._changed()
+
+        self.broker_live_table[(cluster, addr)] = BrokerLiveInfo(
+            last_update=now,
+            timeout_ms=reg.timeout_ms or DEFAULT_BROKER_TIMEOUT_MS,
+            data_version=reg.data_version,
+            conn=conn,
+            ha_server_addr=reg.ha_server_addr,
+        )
+        if reg.filter_servers is not None:
+            if reg.filter_servers:
+                self.filter_server_table[(cluster, addr)] = list(reg.filter_servers)
+            elif self.filter_server_table.pop((cluster, addr), None) is not None:
+                self._changed()
+
+        outcome = RegisterOutcome()
+        if not is_master:
+            master_addr = addrs.get(MASTER_ID)
+            master_live = self.broker_live_table.get((cluster, master_addr or ""))
+            if master_addr is not None and master_live is not None:
+                outcome.master_addr = master_addr
+                outcome.ha_server_addr = master_live.ha_server_addr
+        return outcome
+
+    def _data_version_changed(self, cluster: str, addr: str, version: DataVersion) -> bool:
+        live = self.broker_live_table.get((cluster, addr))
+        return live is None or live.data_version != version
+
+    def _queue_data_missing(self, topic: str, broker_name: str) -> bool:
+        queues = self.topic_queue_table.get(topic)
+        return queues is None or broker_name not in queues
+
+    def _put_queue_data(self, topic: str, broker_name: str, config: TopicConfig, perm: int) -> None:
+        queue = QueueData(
+            broker_name=broker_name,
+            read_queue_nums=config.read_queue_nums,
+            write_queue_nums=config.write_queue_nums,
+            perm=perm,
+            topic_sys_flag=config.topic_sys_flag,
+        )
+        queues = self.topic_queue_table.setdefault(topic, {})
+        if queues.get(broker_name) != queue:
+            queues[broker_name] = queue
+            self._changed()
+
+    def _drop_topics_not_in(self, broker_name: str, kept: dict[str, TopicConfig]) -> None:
+        for topic in [t for t, q in self.topic_queue_table.items() if broker_name in q]:
+            if topic not in kept:
+                self._remove_queue_data(topic, broker_name)
+
+    def _remove_queue_data(self, topic: str, broker_name: str) -> None:
+        queues = self.topic_queue_table.get(topic)
+        if queues is None or queues.pop(broker_name, None) is None:
+            return
+        if not queues:
+            del self.topic_queue_table[topic]
+        self._changed()
+
+    def unregister_broker(
+        self, cluster_name: str | None, broker_addr: str | None, broker_name: str | None
+    ) -> None:
+        """UNREGISTER_BROKER with 5.3.3 semantics: every id holding `broker_addr` goes."""
+        key = (cluster_name or "", broker_addr or "")
+        self.broker_live_table.pop(key, None)
+        if self.filter_server_table.pop(key, None) is not None:
+            self._changed()
+        broker = self.broker_addr_table.get(broker_name or "")
+        if broker is None:
+            return
+        gone = [i for i, a in broker.broker_addrs.items() if a == broker_addr]
+        for broker_id in gone:
+            del broker.broker_addrs[broker_id]
+        if gone:
+            self._changed()
+        if not broker.broker_addrs:
+            self._remove_broker_group(cluster_name, broker.broker_name)
+        elif broker.enable_acting_master and min(broker.broker_addrs) > MASTER_ID:
+            # The group lost its master: its queues stop accepting writes until one is back.
+            for queues in self.topic_queue_table.values():
+                queue = queues.get(broker.broker_name)
+                if queue is not None and queue.perm & PERM_WRITE:
+                    queue.perm &= ~PERM_WRITE
+                    self._changed()
+
+    def _remove_broker_group(self, cluster_name: str | None, broker_name: str) -> None:
+        del self.broker_addr_table[broker_name]
+        members = self.cluster_addr_table.get(cluster_name or "")
+        if members is not None:
+            members.discard(broker_name)
+            if not members:
+                del self.cluster_addr_table[cluster_name or ""]
+        for topic in [t for t, q in self.topic_queue_table.items() if broker_name in q]:
+            self._remove_queue_data(topic, broker_name)
+        self._changed()
+
+    def broker_heartbeat(self, cluster_name: str | None, broker_addr: str | None, now: int) -> bool:
+        """BROKER_HEARTBEAT: refresh the live entry if there is one."""
+        live = self.broker_live_table.get((cluster_name or "", broker_addr or ""))
+        if live is None:
+            return False
+        live.last_update = now
+        return True
+
+    def query_data_version(
+        self, cluster_name: str, broker_addr: str, version: DataVersion | None, now: int
+    ) -> tuple[bool, DataVersion | None]:
+        """QUERY_DATA_VERSION (5.3.3): (changed, stored version); the entry is always refreshed."""
+        live = self.broker_live_table.get((cluster_name, broker_addr))
+        if live is None:
+            return True, None
+        live.last_update = now
+        return version is None or live.data_version != version, live.data_version
+
+    def scan_not_active(self, now: int) -> list[ExpiredBroker]:
+        """Remove every broker whose live entry timed out; the caller closes their connections."""
+        expired = [
+            ExpiredBroker(cluster, addr, live.conn)
+            for (cluster, addr), live in self.broker_live_table.items()
+            if live.expired(now)
+        ]
+        for broker in expired:
+            self._unregister_by_address(broker.cluster_name, broker.broker_addr)
+        return expired
+
+    def connection_closed(self, conn: ConnId) -> list[BrokerKey]:
+        """Drop every broker registered on `conn`.
+
+        5.3.3 drops only the first live entry it finds for the connection; a connection that
+        carried several registrations (a Python agent playing master and slave) loses all of
+        them here, which is what its closing means.
+        """
+        keys = [key for key, live in self.broker_live_table.items() if live.conn == conn]
+        for cluster, addr in keys:
+            self._unregister_by_address(cluster, addr)
+        return keys
+
+    def _unregister_by_address(self, cluster_name: str, broker_addr: str) -> None:
+        broker_name = None
+        for broker in self.broker_addr_table.values():
+            if broker.cluster == cluster_name and broker_addr in broker.broker_addrs.values():
+                broker_name = broker.broker_name
+                break
+        self.unregister_broker(cluster_name, broker_addr, broker_name)
+
+    # ------------------------------------------------------------------------------------------
+    # Routes and cluster info
+
+    def topic_route(
+        self, topic: str | None, *, order_topic_conf: str | None = None, acting_master=False
+    ) -> TopicRouteData | None:
+        """The route of `topic`, or None when it has no QueueData with a registered broker."""
+        queues = self.topic_queue_table.get(topic or "")
+        if not queues:
+            return None
+        broker_datas = []
+        for broker_name in queues:
+            broker = self.broker_addr_table.get(broker_name)
+            if broker is not None:
+                broker_datas.append(
+                    BrokerData(
+                        cluster=broker.cluster,
+                        broker_name=broker.broker_name,
+                        broker_addrs=dict(broker.broker_addrs),
+                        enable_acting_master=broker.enable_acting_master,
+                        zone_name=broker.zone_name,
+                    )
+                )
+        if not broker_datas:
+            return None
+        route = TopicRouteData(
+            queue_datas=[
+                QueueData(
+                    q.broker_name, q.read_queue_nums, q.write_queue_nums, q.perm, q.topic_sys_flag
+                )
+                for q in queues.values()
+            ],
+            broker_datas=broker_datas,
+            filter_server_table=self._route_filter_servers(broker_datas),
+            order_topic_conf=order_topic_conf,
+            topic_queue_mapping_by_broker=self.topic_queue_mapping_info_table.get(topic or ""),
+        )
+        if acting_master and not (topic or "").startswith(SYNC_BROKER_MEMBER_TOPIC_PREFIX):
+            _apply_acting_master(route)
+        return route
+
+    def _route_filter_servers(self, brokers: list[BrokerData]) -> dict[str, list[str]]:
+        if not self.filter_server_table:
+            return {}
+        result = {}
+        for broker in brokers:
+            for addr in broker.broker_addrs.values():
+                servers = self.filter_server_table.get((broker.cluster, addr))
+                if servers is not None:
+                    result[addr] = list(servers)
+        return result
+
+    def encoded_route(
+        self,
+        topic: str | None,
+        *,
+        standard_json: bool,
+        order_topic_conf: str | None = None,
+        acting_master: bool = False,
+    ) -> bytes | None:
+        """The route body as sent on the wire (cached), or None when the topic has no route.
+
+        Standard JSON is what clients of version >= 4.9.4 get: quoted, sorted keys and
+        non-ASCII escaped; older ones get fastjson's bare integer keys.
+        """
+        key = (topic, standard_json, order_topic_conf, acting_master)
+        body = self._route_cache.get(key)
+        if body is None:
+            route = self.topic_route(
+                topic, order_topic_conf=order_topic_conf, acting_master=acting_master
+            )
+            if route is None:
+                return None
+            wire = route.to_wire()
+            if standard_json:
+                text = dialect.dumps(wire, sort_keys=True, ascii_only=True)
+            else:
+                text = dialect.dumps(wire, bare_int_keys=True)
+            body = text.encode("utf-8")
+            self._route_cache[key] = body
+        return body
+
+    def cluster_info(self) -> dict:
+        """ClusterInfo in its wire form (Java names)."""
+        return {
+            "brokerAddrTable": {name: b.to_wire() for name, b in self.broker_addr_table.items()},
+            "clusterAddrTable": {c: sorted(names) for c, names in self.cluster_addr_table.items()},
+        }
+
+    def encoded_cluster_info(self) -> bytes:
+        """GET_BROKER_CLUSTER_INFO body, bare integer keys as Java writes it (cached)."""
+        if self._cluster_info_cache is None:
+            text = dialect.dumps(self.cluster_info(), bare_int_keys=True)
+            self._cluster_info_cache = text.encode("utf-8")
+        return self._cluster_info_cache
+
+    def broker_member_group(self, broker_name: str | None) -> dict[int, str]:
+        broker = self.broker_addr_table.get(broker_name or "")
+        return dict(sorted(broker.broker_addrs.items())) if broker is not None else {}
+
+    # ------------------------------------------------------------------------------------------
+    # Topic lists
+
+    def all_topics(self) -> list[str]:
+        return list(self.topic_queue_table)
+
+    def topics_by_cluster(self, cluster: str | None) -> list[str]:
+        members = self.cluster_addr_table.get(cluster or "", set())
+        return [t for t, queues in self.topic_queue_table.items() if not members.isdisjoint(queues)]
+
+    def system_topics(self) -> tuple[list[str], str | None]:
+        """Cluster and broker names (brokers create topics named after them) and one address."""
+        topics: list[str] = []
+        for cluster, members in self.cluster_addr_table.items():
+            topics.append(cluster)
+            topics.extend(sorted(members))
+        broker_addr = None
+        for broker in self.broker_addr_table.values():
+            if broker.broker_addrs:
+                broker_addr = broker.broker_addrs[min(broker.broker_addrs)]
+                break
+        return list(dict.fromkeys(topics)), broker_addr
+
+    def unit_topics(self, *, unit: bool | None, unit_sub: bool | None) -> list[str]:
+        """Topics whose *first* QueueData has the given sys-flag bits (None = don't care)."""
+        result = []
+        for topic, queues in self.topic_queue_table.items():
+            first = next(iter(queues.values()), None)
+            if first is None:
+                continue
+            flags = first.topic_sys_flag
+            if unit is not None and bool(flags & FLAG_UNIT) != unit:
+                continue
+            if unit_sub is not None and bool(flags & FLAG_UNIT_SUB) != unit_sub:
+                continue
+            result.append(topic)
+        return result
+
+    # ------------------------------------------------------------------------------------------
+    # Admin changes
+
+    def wipe_write_perm(self, broker_name: str | None) -> int:
+        """Clear the write bit of every QueueData of `broker_name`; the count of topics touched."""
+        return self._change_perm(broker_name, lambda perm: perm & ~PERM_WRITE)
+
+    def add_write_perm(self, broker_name: str | None) -> int:
+        """Set perm to exactly read|write (other bits dropped, as Java does)."""
+        return self._change_perm(broker_name, lambda perm: PERM_READ | PERM_WRITE)
+
+    def _change_perm(self, broker_name: str | None, change) -> int:
+        count = 0
+        for queues in self.topic_queue_table.values():
+            queue = queues.get(broker_name or "")
+            if queue is not None:
+                queue.perm = change(queue.perm)
+                count += 1
+        if count:
+            self._changed()
+        return count
+
+    def delete_topic(self, topic: str | None, cluster_name: str | None = None) -> None:
+        """DELETE_TOPIC_IN_NAMESRV: from one cluster's brokers, or entirely."""
+        if topic not in self.topic_queue_table:
+            return
+        if cluster_name:
+            for broker_name in self.cluster_addr_table.get(cluster_name, set()):
+                self._remove_queue_data(topic, broker_name)
+        else:
+            del self.topic_queue_table[topic]
+            self._changed()
+
+    def register_topic(self, topic: str | None, queue_datas: Iterable[QueueData]) -> None:
+        """REGISTER_TOPIC_IN_NAMESRV (5.x): queue data for brokers that are already known.
+
+        A new topic is all-or-nothing; an existing one is updated entry by entry up to the
+        first unknown broker, as 5.3.3 does.
+        """
+        queue_datas = list(queue_datas)
+        if topic is None or not queue_datas:
+            return
+        known = self.broker_addr_table
+        existing = self.topic_queue_table.get(topic)
+        if existing is None:
+            if any(q.broker_name not in known for q in queue_datas):
+                return
+            self.topic_queue_table[topic] = {q.broker_name: q for q in queue_datas}
+            self._changed()
+            return
+        for queue in queue_datas:
+            if queue.broker_name not in known:
+                break
+            existing[queue.broker_name] = queue
+            self._changed()
+
+
+def _state(version: DataVersion) -> int:
+    return version.state_version or 0
+
+
+def _apply_acting_master(route: TopicRouteData) -> None:
+    """Show the smallest-id slave as id 0 for master-less acting-master groups whose queues are
+    read-only, so that clients find a broker to talk to (5.3.3 `supportActingMaster`)."""
+    if not any(b.broker_addrs and MASTER_ID not in b.broker_addrs for b in route.broker_datas):
+        return
+    for broker in route.broker_datas:
+        addrs = broker.broker_addrs
+        if not addrs or MASTER_ID in addrs or not broker.enable_acting_master:
+            continue
+        queue = route.queue_data(broker.broker_name)
+        if queue is not None and not queue.writable:
+            addrs[MASTER_ID] = addrs.pop(min(addrs))

@@ -1,0 +1,173 @@
+"""The asyncio TCP server: connections, framing, idle timeout, broker expiry, shutdown.
+
+Everything runs on one event loop, so the route table needs no locks: a request is decoded,
+answered and its response queued for writing within one `data_received` call. Responses to
+requests that arrive together (pipelining) are written with one `write`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import socket
+
+from nsctl.protocol.errors import ProtocolError
+from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH, FrameDecoder, encode
+from nsctl.server.config import NamesrvConfig
+from nsctl.server.dispatch import Dispatcher
+from nsctl.server.kvstore import KVStore
+from nsctl.server.route_table import RouteTable
+
+log = logging.getLogger(__name__)
+
+
+class NameServer:
+    """One NameServer: state, dispatcher and listening socket on the running event loop."""
+
+    def __init__(self, config: NamesrvConfig, *, kv_store: KVStore | None = None) -> None:
+        self.config = config
+        self.kv = kv_store or KVStore(config.text("kvConfigPath"))
+        self.table = RouteTable()
+        self.dispatcher = Dispatcher(self.table, self.kv, config)
+        self.connections: dict[int, _Connection] = {}
+        self.max_frame_length = DEFAULT_MAX_FRAME_LENGTH
+        self._ids = itertools.count(1)
+        self._server: asyncio.base_events.Server | None = None
+        self._housekeeping: asyncio.Task | None = None
+        self.host = config.text("bindAddress")
+        self.port = config.number("listenPort")
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Load the KV store, listen, and start the expiry scan. Raises if either fails."""
+        self.kv.load()
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._new_connection,
+            host=self.host,
+            port=self.port,
+            backlog=self.config.number("serverSocketBacklog"),
+            reuse_address=True,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._housekeeping = loop.create_task(self._scan_brokers_forever())
+        log.info("NameServer listening on %s (KV config %s)", self.address, self.kv.path)
+
+    def _new_connection(self) -> _Connection:
+        return _Connection(self, next(self._ids))
+
+    async def _scan_brokers_forever(self) -> None:
+        interval = max(self.config.number("scanNotActiveBrokerInterval"), 10) / 1000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.scan_brokers()
+            except Exception:  # the scan must keep running whatever one pass hits
+                log.exception("broker expiry scan failed")
+
+    def scan_brokers(self) -> None:
+        for broker in self.table.scan_not_active(self.dispatcher.clock()):
+            log.warning(
+                "broker %s (%s) expired: no heartbeat in time",
+                broker.broker_addr,
+                broker.cluster_name,
+            )
+            connection = self.connections.get(broker.conn) if broker.conn is not None else None
+            if connection is not None:
+                connection.close()
+
+    async def stop(self) -> None:
+        """Stop listening, close every connection and wait until they are gone."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self.connections.values()):
+            connection.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=5)
+        log.info("NameServer on %s stopped", self.address)
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: decode frames, answer them, watch for idleness."""
+
+    def __init__(self, server: NameServer, conn_id: int) -> None:
+        self.server = server
+        self.conn_id = conn_id
+        self.decoder = FrameDecoder(server.max_frame_length)
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.loop = asyncio.get_running_loop()
+        self.last_activity = self.loop.time()
+        self.idle_timeout = server.config.number("serverChannelMaxIdleTimeSeconds")
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.server.connections[self.conn_id] = self
+        if self.idle_timeout > 0:
+            self._idle_timer = self.loop.call_later(self.idle_timeout, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = self.loop.time()
+        try:
+            commands = self.decoder.feed(data)
+        except ProtocolError as exc:
+            log.warning("closing connection from %s: malformed frame: %s", self.peer, exc)
+            self.close()
+            return
+        dispatcher = self.server.dispatcher
+        out = []
+        for command in commands:
+            response = dispatcher.handle(command, self.conn_id)
+            if response is None:
+                continue
+            try:
+                out.append(encode(response))
+            except ProtocolError as exc:
+                log.warning("cannot encode the answer to code %s: %s", command.code, exc)
+        if out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def pause_writing(self) -> None:
+        # The peer does not read its answers: stop reading its requests until it does.
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def _check_idle(self) -> None:
+        idle_for = self.loop.time() - self.last_activity
+        if idle_for >= self.idle_timeout:
+            log.info("closing connection from %s: idle for %.0f s", self.peer, idle_for)
+            self.close()
+        else:
+            self._idle_timer = self.loop.call_later(self.idle_timeout - idle_for, self._check_idle)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self.server.connections.pop(self.conn_id, None)
+        self.server.dispatcher.connection_closed(self.conn_id)
