@@ -1,0 +1,287 @@
+"""`BrokerAgent`: plays a broker towards NameServers, over the real protocol.
+
+A NameServer keeps a broker only while the connection it registered on stays open and the
+broker re-registers in time (every 30 s for a real broker, expiry after 120 s). The agent does
+what a broker's NameServer side does: it registers on every NameServer, keeps one connection
+open to each, re-registers every `register_interval` seconds and at once when that connection
+drops (a restarted NameServer is back in the cluster as soon as it accepts connections again),
+and unregisters from all of them when stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+
+from nsctl.client.client import AsyncNameServerClient
+from nsctl.client.errors import NameServerError
+from nsctl.protocol.codes import AUTO_CREATE_TOPIC, SELF_TEST_TOPIC, SYNC_BROKER_MEMBER_TOPIC_PREFIX
+from nsctl.protocol.register import (
+    DataVersion,
+    RegisterBrokerResult,
+    TopicConfig,
+    TopicConfigSerializeWrapper,
+)
+
+log = logging.getLogger(__name__)
+
+RegisterOutcome = RegisterBrokerResult | NameServerError
+OnRegistered = Callable[[str, RegisterOutcome], None]
+
+#: Upper bound on the pause before trying a NameServer again after a failed registration.
+RETRY_DELAY = 2.0
+#: How long unregistering may take on stop, per NameServer (Java uses 3 s too).
+UNREGISTER_TIMEOUT = 3.0
+
+PERM_RW = 6
+PERM_RWX = 7
+
+
+def system_topics(cluster_name: str, broker_name: str) -> dict[str, TopicConfig]:
+    """The topics a 5.x broker with default settings registers besides the user's."""
+    specs = [
+        (AUTO_CREATE_TOPIC, 8, PERM_RWX),  # template for auto-created topics
+        (SELF_TEST_TOPIC, 1, PERM_RW),
+        (cluster_name, 16, PERM_RWX),  # clusterTopicEnable
+        (broker_name, 1, PERM_RWX),  # brokerTopicEnable
+        ("BenchmarkTest", 1024, PERM_RW),
+        ("OFFSET_MOVED_EVENT", 1, PERM_RW),
+        ("SCHEDULE_TOPIC_XXXX", 18, PERM_RW),
+        ("RMQ_SYS_TRANS_HALF_TOPIC", 1, PERM_RW),
+        ("RMQ_SYS_TRANS_OP_HALF_TOPIC", 1, PERM_RW),
+        ("RMQ_SYS_TRACE_TOPIC", 1, PERM_RW),
+        (f"{cluster_name}_REPLY_TOPIC", 1, PERM_RW),
+        (f"rmq_sys_REVIVE_LOG_{cluster_name}", 8, PERM_RW),
+        ("rmq_sys_wheel_timer", 1, PERM_RW),
+        (f"{SYNC_BROKER_MEMBER_TOPIC_PREFIX}{broker_name}", 1, 1),  # inherit-only, as 5.x does
+    ]
+    return {
+        name: TopicConfig(name, queues, queues, perm, attributes={}) for name, queues, perm in specs
+    }
+
+
+class BrokerAgent:
+    """Acts as broker `broker_name` (id `broker_id`, at `broker_addr`) on every NameServer."""
+
+    def __init__(
+        self,
+        addresses: Iterable[str],
+        *,
+        cluster_name: str,
+        broker_name: str,
+        broker_addr: str,
+        broker_id: int = 0,
+        ha_server_addr: str | None = None,
+        topics: Mapping[str, TopicConfig] | None = None,
+        include_system_topics: bool = True,
+        compressed: bool = False,
+        register_interval: float = 30.0,
+        timeout: float = 3.0,
+    ) -> None:
+        self.addresses = list(addresses)
+        if not self.addresses:
+            raise ValueError("BrokerAgent needs at least one NameServer address")
+        if register_interval <= 0:
+            raise ValueError("register_interval must be positive")
+        self.cluster_name = cluster_name
+        self.broker_name = broker_name
+        self.broker_addr = broker_addr
+        self.broker_id = broker_id
+        self.ha_server_addr = ha_server_addr
+        self.include_system_topics = include_system_topics
+        self.compressed = compressed
+        self.register_interval = register_interval
+        self.timeout = timeout
+        self._user_topics: dict[str, TopicConfig] = {}
+        self._table: dict[str, TopicConfig] = {}
+        self._data_version = DataVersion(0, _now_ms(), 0)
+        self._clients: dict[str, AsyncNameServerClient] = {}
+        self._topics_changed: asyncio.Event | None = None
+        self.set_topics(topics or {})
+
+    # --- topics ----------------------------------------------------------------------------
+
+    @property
+    def topic_configs(self) -> dict[str, TopicConfig]:
+        """The full table registered: system topics (if included) and the user's."""
+        return dict(self._table)
+
+    @property
+    def data_version(self) -> DataVersion:
+        return self._data_version
+
+    def set_topics(self, topics: Mapping[str, TopicConfig]) -> None:
+        """Replace the user topics. A changed table gets a new DataVersion and running agents
+        re-register at once, as a broker does after a topic update."""
+        self._user_topics = {config.topic_name: config for config in topics.values()}
+        table = (
+            system_topics(self.cluster_name, self.broker_name) if self.include_system_topics else {}
+        )
+        table.update(self._user_topics)
+        if table == self._table:
+            return
+        self._table = table
+        previous = self._data_version
+        # The NameServer rewrites its queue data only when the DataVersion differs.
+        self._data_version = DataVersion(
+            previous.counter + 1,
+            max(_now_ms(), previous.timestamp + 1),
+            0,
+        )
+        if self._topics_changed is not None:
+            self._topics_changed.set()
+
+    def add_topic(self, config: TopicConfig) -> None:
+        self.set_topics({**self._user_topics, config.topic_name: config})
+
+    def remove_topic(self, topic: str) -> None:
+        self.set_topics({k: v for k, v in self._user_topics.items() if k != topic})
+
+    # --- one-shot operations ---------------------------------------------------------------
+
+    async def register_once(self) -> dict[str, RegisterOutcome]:
+        """Register on every NameServer at once. The connections stay open (the registrations
+        live as long as they do) until `aclose()` or the end of `run()`."""
+        outcomes = await asyncio.gather(*(self._register(a) for a in self.addresses))
+        return dict(zip(self.addresses, outcomes, strict=True))
+
+    async def unregister(self) -> dict[str, NameServerError | None]:
+        """Unregister from every NameServer."""
+
+        async def one(address: str) -> NameServerError | None:
+            client = self._client(address)
+            try:
+                await asyncio.wait_for(
+                    client.unregister_broker(
+                        cluster_name=self.cluster_name,
+                        broker_name=self.broker_name,
+                        broker_addr=self.broker_addr,
+                        broker_id=self.broker_id,
+                    ),
+                    UNREGISTER_TIMEOUT + self.timeout,
+                )
+            except NameServerError as exc:
+                log.warning("unregistering %s from %s failed: %s", self.broker_name, address, exc)
+                return exc
+            return None
+
+        results = await asyncio.gather(*(one(a) for a in self.addresses))
+        return dict(zip(self.addresses, results, strict=True))
+
+    async def aclose(self) -> None:
+        """Close every connection (the NameServers then drop this broker)."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> BrokerAgent:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- the broker's life -----------------------------------------------------------------
+
+    async def run(
+        self, stop_event: asyncio.Event, on_registered: OnRegistered | None = None
+    ) -> None:
+        """Stay registered everywhere until `stop_event` is set, then unregister and close.
+
+        `on_registered(address, outcome)` is called after every registration attempt.
+        """
+        self._topics_changed = asyncio.Event()
+        keepers = [
+            asyncio.create_task(self._keep_registered(a, stop_event, on_registered))
+            for a in self.addresses
+        ]
+        try:
+            await asyncio.gather(*keepers)
+        finally:
+            for keeper in keepers:
+                keeper.cancel()
+            await asyncio.gather(*keepers, return_exceptions=True)
+            try:
+                await self.unregister()
+            finally:
+                await self.aclose()
+                self._topics_changed = None
+
+    async def _keep_registered(
+        self, address: str, stop: asyncio.Event, on_registered: OnRegistered | None
+    ) -> None:
+        while not stop.is_set():
+            changed = self._topics_changed
+            outcome = await self._register(address)
+            _notify(on_registered, address, outcome)
+            if isinstance(outcome, NameServerError):
+                await _first_of(stop.wait(), timeout=min(self.register_interval, RETRY_DELAY))
+                continue
+            waits = [stop.wait(), self._client(address).wait_closed()]
+            if changed is not None:
+                waits.append(changed.wait())
+            await _first_of(*waits, timeout=self.register_interval)
+            if changed is not None and changed.is_set():
+                # Every keeper has seen this change once it re-registers; a fresh event
+                # catches the next one.
+                self._topics_changed = asyncio.Event()
+
+    async def _register(self, address: str) -> RegisterOutcome:
+        wrapper = TopicConfigSerializeWrapper(
+            topic_config_table=dict(self._table), data_version=self._data_version
+        )
+        try:
+            result = await self._client(address).register_broker(
+                cluster_name=self.cluster_name,
+                broker_name=self.broker_name,
+                broker_addr=self.broker_addr,
+                broker_id=self.broker_id,
+                ha_server_addr=self.ha_server_addr,
+                topic_configs=wrapper,
+                compressed=self.compressed,
+            )
+        except NameServerError as exc:
+            log.info("registering %s on %s failed: %s", self.broker_name, address, exc)
+            return exc
+        assert result is not None  # not one-way
+        log.debug("registered %s on %s", self.broker_name, address)
+        return result
+
+    def _client(self, address: str) -> AsyncNameServerClient:
+        client = self._clients.get(address)
+        if client is None:
+            client = AsyncNameServerClient(
+                address, timeout=self.timeout, connect_timeout=self.timeout
+            )
+            self._clients[address] = client
+        return client
+
+
+def _notify(callback: OnRegistered | None, address: str, outcome: RegisterOutcome) -> None:
+    if callback is None:
+        return
+    try:
+        callback(address, outcome)
+    except Exception:
+        log.exception("on_registered callback failed for %s", address)
+
+
+async def _first_of(*awaitables, timeout: float) -> None:
+    """Wait until one of `awaitables` finishes or `timeout` passes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
