@@ -156,7 +156,7 @@ _COMMON_OPTIONS = [
         default=False,
         annotation=Annotated[
             bool,
-            typer.Option("-v", "--verbose", help="Say which NameServers are used and why."),
+            typer.Option("--verbose", help="Say which NameServers are used and why."),
         ],
     ),
 ]
@@ -168,7 +168,7 @@ def nameserver_command(name: str, *, aliases: tuple[str, ...] = (), **settings: 
     options added to its own."""
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
-        own = list(inspect.signature(fn).parameters.values())[1:]  # drop `target`
+        own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]  # drop `target`
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:

@@ -1,0 +1,112 @@
+"""Fixtures for CLI tests: a real server, and brokers registered by `nsctl registerBroker`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from nsctl.server import EmbeddedNameServer
+
+NSCTL = [sys.executable, "-m", "nsctl.cli.main"]
+
+
+@pytest.fixture
+def ns(tmp_path) -> Iterator[EmbeddedNameServer]:
+    with EmbeddedNameServer(host="127.0.0.1", port=0, kv_config_path=tmp_path / "kv.json") as s:
+        yield s
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("NAMESRV_ADDR", "NSCTL_ADDRESS_SERVER_URL", "ROCKETMQ_NAMESRV_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@dataclass
+class Broker:
+    process: subprocess.Popen
+    lines: list[str]
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=15)
+        return self.process.returncode, err
+
+
+def start_broker(namesrv: str, *args: str, count: int = 1) -> Broker:
+    """Run `nsctl registerBroker` and wait for its `registered ...` line per NameServer."""
+    process = subprocess.Popen(
+        [*NSCTL, "registerBroker", "-n", namesrv, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    deadline = time.monotonic() + 15
+    while len(lines) < count:
+        line = process.stdout.readline()
+        if not line:
+            _, err = process.communicate(timeout=5)
+            raise AssertionError(f"registerBroker exited early: {err}")
+        lines.append(line.rstrip("\n"))
+        assert time.monotonic() < deadline, "registerBroker did not register in time"
+    return Broker(process, lines)
+
+
+@pytest.fixture
+def cluster(ns) -> Iterator[tuple[EmbeddedNameServer, list[Broker]]]:
+    """broker-a master + slave and broker-b master in DefaultCluster, kept registered."""
+    brokers = [
+        start_broker(
+            ns.address,
+            "-c",
+            "DefaultCluster",
+            "-b",
+            "broker-a",
+            "-a",
+            "127.0.0.1:10911",
+            "-t",
+            "TopicTest:4:4:6",
+            "-t",
+            "OnlyA",
+        ),
+        start_broker(
+            ns.address,
+            "-c",
+            "DefaultCluster",
+            "-b",
+            "broker-a",
+            "-a",
+            "127.0.0.1:10921",
+            "-i",
+            "1",
+            "-t",
+            "TopicTest:4:4:6",
+            "-t",
+            "OnlyA",
+        ),
+        start_broker(
+            ns.address,
+            "-c",
+            "DefaultCluster",
+            "-b",
+            "broker-b",
+            "-a",
+            "127.0.0.1:10931",
+            "-t",
+            "TopicTest:8:8:6",
+        ),
+    ]
+    yield ns, brokers
+    for broker in brokers:
+        if broker.process.poll() is None:
+            broker.stop()
