@@ -17,6 +17,13 @@ from nsctl.server import EmbeddedNameServer
 NSCTL = [sys.executable, "-m", "nsctl.cli.main"]
 
 
+@pytest.fixture(autouse=True)
+def venv_scripts_on_path(monkeypatch):
+    """Console scripts live beside the interpreter; CI runs pytest without activating the venv."""
+    bin_dir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+
+
 @pytest.fixture
 def ns(tmp_path) -> Iterator[EmbeddedNameServer]:
     with EmbeddedNameServer(host="127.0.0.1", port=0, kv_config_path=tmp_path / "kv.json") as s:
