@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import click
 import typer
 
 from nsctl.cli.app import app
@@ -225,6 +226,9 @@ class cli_errors:
         if isinstance(error, KeyboardInterrupt):
             print("nsctl: interrupted", file=sys.stderr)
             raise typer.Exit(130)
+        if isinstance(error, click.UsageError):  # BadParameter raised while running
+            print(f"nsctl: {error.format_message()}", file=sys.stderr)
+            raise typer.Exit(EXIT_USAGE)
         code, message = classify(error)
         if DEBUG:
             traceback.print_exception(kind, error, tb, file=sys.stderr)
