@@ -36,6 +36,7 @@ class _Link(asyncio.Protocol):
         self.decoder = FrameDecoder()
         self.pending: dict[int, asyncio.Future[RemotingCommand]] = {}
         self.closed: asyncio.Future[None] = self.loop.create_future()
+        self.received = 0
         self._writable: asyncio.Future[None] | None = None
 
     @property
@@ -52,6 +53,7 @@ class _Link(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
+        self.received += len(data)
         try:
             responses = self.decoder.feed(data)
         except ProtocolError as exc:
@@ -134,6 +136,20 @@ class AsyncConnection:
     async def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        link = self._link
+        reused = link is not None and link.is_open
+        try:
+            return await self._exchange(command, deadline)
+        except NameServerConnectionError:
+            # The server closed a kept-alive connection just as the request went out (its idle
+            # close raced our send) and not a byte came back: a fresh connection is a safe retry.
+            if not reused or link is None or link.received or loop.time() >= deadline:
+                raise
+        log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
+        return await self._exchange(command, deadline)
+
+    async def _exchange(self, command: RemotingCommand, deadline: float) -> RemotingCommand:
+        loop = asyncio.get_running_loop()
         link = await self._open(deadline)
         future: asyncio.Future[RemotingCommand] = loop.create_future()
         link.pending[command.opaque] = future

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 _RECV_SIZE = 256 * 1024
 
 
+class _ClosedBeforeAnswer(NameServerConnectionError):
+    """The connection ended before a single byte of the answer came in."""
+
+
 class SyncConnection:
     """A lazily opened, self-healing connection to `address`."""
 
@@ -50,8 +54,21 @@ class SyncConnection:
         deadline = time.monotonic() + timeout
         self._acquire(deadline)
         try:
+            reused = self._sock is not None
             sock = self._send(command, deadline)
-            return self._receive(sock, command.opaque, deadline)
+            try:
+                return self._receive(sock, command.opaque, deadline)
+            except _ClosedBeforeAnswer as exc:
+                if not reused:
+                    raise NameServerConnectionError(str(exc), address=self.address) from exc
+            # The server closed a kept-alive connection just as the request went out (its idle
+            # close raced our send): nothing was answered, so a fresh connection is a safe retry.
+            log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
+            sock = self._send(command, deadline)
+            try:
+                return self._receive(sock, command.opaque, deadline)
+            except _ClosedBeforeAnswer as exc:
+                raise NameServerConnectionError(str(exc), address=self.address) from exc
         finally:
             self._lock.release()
 
@@ -103,6 +120,7 @@ class SyncConnection:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _receive(self, sock: socket.socket, opaque: int, deadline: float) -> RemotingCommand:
+        received = 0
         try:
             while True:
                 sock.settimeout(self._remaining(deadline, "waiting for the answer"))
@@ -110,11 +128,17 @@ class SyncConnection:
                 if not data:
                     partial = self._decoder.buffered
                     self._drop()
+                    if not received:
+                        raise _ClosedBeforeAnswer(
+                            f"{self.address} closed the connection before answering",
+                            address=self.address,
+                        )
                     detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
                     raise NameServerConnectionError(
                         f"{self.address} closed the connection{detail} before answering",
                         address=self.address,
                     )
+                received += len(data)
                 for response in self._decoder.feed(data):
                     if response.is_response and response.opaque == opaque:
                         return response
@@ -135,6 +159,13 @@ class SyncConnection:
         except TimeoutError as exc:
             self._drop()
             raise self._timeout("waiting for the answer") from exc
+        except ConnectionResetError as exc:
+            self._drop()
+            if not received:
+                raise _ClosedBeforeAnswer(
+                    f"{self.address} reset the connection before answering", address=self.address
+                ) from exc
+            raise self._connection_error("receiving failed", exc) from exc
         except OSError as exc:
             self._drop()
             raise self._connection_error("receiving failed", exc) from exc
