@@ -26,6 +26,10 @@ from nsctl.protocol.frame import FrameDecoder, encode
 log = logging.getLogger(__name__)
 
 
+class _PeerClosed(NameServerConnectionError):
+    """The server closed the connection (as opposed to this side closing it)."""
+
+
 class _Link(asyncio.Protocol):
     """One TCP connection: decoder, pending requests and write flow control."""
 
@@ -80,7 +84,7 @@ class _Link(asyncio.Protocol):
         detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
         reason = f": {exc}" if exc else ""
         self.fail(
-            NameServerConnectionError(
+            _PeerClosed(
                 f"{self.address} closed the connection{detail}{reason}", address=self.address
             )
         )
@@ -138,12 +142,14 @@ class AsyncConnection:
         deadline = loop.time() + timeout
         link = self._link
         reused = link is not None and link.is_open
+        received_before = link.received if link is not None else 0
         try:
             return await self._exchange(command, deadline)
-        except NameServerConnectionError:
+        except _PeerClosed:
             # The server closed a kept-alive connection just as the request went out (its idle
             # close raced our send) and not a byte came back: a fresh connection is a safe retry.
-            if not reused or link is None or link.received or loop.time() >= deadline:
+            quiet = link is not None and link.received == received_before
+            if not (reused and quiet) or loop.time() >= deadline:
                 raise
         log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
         return await self._exchange(command, deadline)
