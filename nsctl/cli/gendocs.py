@@ -13,7 +13,7 @@ from pathlib import Path
 import typer.main
 
 from nsctl import __version__
-from nsctl.cli.main import app
+from nsctl.cli.main import load_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ class CommandDoc:
 
 def collect() -> tuple[tuple[OptionDoc, ...], tuple[CommandDoc, ...]]:
     """Global options and visible commands, sorted by name, as click sees them."""
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(load_app())
     ctx = group.make_context("nsctl", ["--help"], resilient_parsing=True)
     global_options = tuple(_options(group, ctx))
     commands = []
