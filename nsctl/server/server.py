@@ -55,6 +55,7 @@ class NameServer:
             reuse_address=True,
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        self.config.set("listenPort", self.port)  # report the port chosen for port 0
         self._housekeeping = loop.create_task(self._scan_brokers_forever())
         log.info("NameServer listening on %s (KV config %s)", self.address, self.kv.path)
 
