@@ -8,6 +8,7 @@ transport is imported when an async client is created, so importing this module 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Mapping
 from types import TracebackType
@@ -209,8 +210,6 @@ class NameServerCalls:
 
 def _with_opaque(command: RemotingCommand) -> RemotingCommand:
     """A copy of `command` with a fresh opaque: the caller's command is never mutated."""
-    import dataclasses
-
     return dataclasses.replace(command, opaque=OPAQUES.next())
 
 

@@ -1,0 +1,146 @@
+"""Cluster health as CI sees it: ask every NameServer at once, compare, check expectations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nsctl.client.client import AsyncNameServerClient
+from nsctl.client.errors import NameServerError, TopicNotFoundError
+from nsctl.client.snapshot import (
+    Snapshot,
+    cluster_snapshot,
+    disagreement,
+    live_masters,
+    topic_snapshot,
+    writable_queues,
+)
+
+
+@dataclass
+class NameServerHealth:
+    address: str
+    reachable: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    masters: int = 0
+    brokers: int = 0
+    topics: int = 0
+    clusters: Snapshot | None = None
+    routes: dict[str, Snapshot | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "namesrv": self.address,
+            "reachable": self.reachable,
+            "latencyMs": None if self.latency_ms is None else round(self.latency_ms, 2),
+            "error": self.error,
+            "liveMasters": self.masters,
+            "brokerAddresses": self.brokers,
+            "topicCount": self.topics,
+            "clusters": (self.clusters or {}).get("clusters"),
+            "routes": self.routes,
+        }
+
+
+@dataclass
+class HealthReport:
+    namesrvs: list[NameServerHealth]
+    disagreements: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def reachable(self) -> list[NameServerHealth]:
+        return [n for n in self.namesrvs if n.reachable]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy,
+            "failures": self.failures,
+            "disagreements": self.disagreements,
+            "namesrvs": [n.to_json() for n in self.namesrvs],
+        }
+
+
+async def probe(address: str, topics: list[str], timeout: float) -> NameServerHealth:
+    """Everything `check` needs from one NameServer."""
+    async with AsyncNameServerClient(address, timeout=timeout, connect_timeout=timeout) as client:
+        try:
+            started = time.perf_counter()
+            info = await client.get_broker_cluster_info()
+            latency = (time.perf_counter() - started) * 1000
+            topic_list = await client.get_all_topic_list()
+            routes = {}
+            for topic in topics:
+                try:
+                    routes[topic] = topic_snapshot(await client.query_topic_route_info(topic))
+                except TopicNotFoundError:
+                    routes[topic] = None
+        except NameServerError as error:
+            return NameServerHealth(address, False, error=" ".join(str(error).split()))
+    clusters = cluster_snapshot(info)
+    return NameServerHealth(
+        address,
+        True,
+        latency_ms=latency,
+        masters=live_masters(clusters),
+        brokers=sum(len(b.broker_addrs) for b in info.broker_addr_table.values()),
+        topics=len(topic_list.topic_list),
+        clusters=clusters,
+        routes=routes,
+    )
+
+
+async def check_health(
+    addresses: list[str],
+    *,
+    topics: Sequence[str] = (),
+    timeout: float = 3.0,
+    expect_brokers: int | None = None,
+    expect_clusters: Sequence[str] = (),
+    consistent: bool = False,
+) -> HealthReport:
+    """Probe every address in parallel and judge the expectations.
+
+    A NameServer that does not answer is a failure in itself: clients that picked it cannot
+    route. Expectations are judged on every NameServer that answered.
+    """
+    results = await asyncio.gather(*(probe(a, list(topics), timeout) for a in addresses))
+    report = HealthReport(list(results))
+    up = report.reachable
+    report.disagreements = _disagreements(up, list(topics))
+    for health in report.namesrvs:
+        if not health.reachable:
+            report.failures.append(f"{health.address}: unreachable ({health.error})")
+    for health in up:
+        if expect_brokers is not None and health.masters < expect_brokers:
+            report.failures.append(
+                f"{health.address}: {health.masters} live master(s), expected {expect_brokers}"
+            )
+        for cluster in expect_clusters:
+            if cluster not in (health.clusters or {}).get("clusters", {}):
+                report.failures.append(f"{health.address}: cluster {cluster} not registered")
+        for topic in topics:
+            if writable_queues(health.routes.get(topic)) == 0:
+                state = "no route" if health.routes.get(topic) is None else "no writable queue"
+                report.failures.append(f"{health.address}: topic {topic}: {state} on a master")
+    if consistent:
+        report.failures += [f"NameServers disagree on {what}" for what in report.disagreements]
+    return report
+
+
+def _disagreements(up: list[NameServerHealth], topics: list[str]) -> list[str]:
+    found = []
+    if disagreement({n.address: n.clusters for n in up}):
+        found.append("brokers")
+    for topic in topics:
+        if disagreement({n.address: n.routes.get(topic) for n in up}):
+            found.append(f"topic {topic}")
+    return found
