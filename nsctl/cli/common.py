@@ -89,6 +89,17 @@ class Target:
             self._manager = None
 
 
+def _timeout_option(flag: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        "timeout",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=3.0,
+        annotation=Annotated[
+            float, typer.Option(flag, min=0.01, help="Seconds to wait for each request.")
+        ],
+    )
+
+
 _COMMON_OPTIONS = [
     inspect.Parameter(
         "namesrv",
@@ -117,15 +128,7 @@ _COMMON_OPTIONS = [
             ),
         ],
     ),
-    inspect.Parameter(
-        "timeout",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=3.0,
-        annotation=Annotated[
-            float,
-            typer.Option("--timeout", min=0.01, help="Seconds to wait for each request."),
-        ],
-    ),
+    _timeout_option("--timeout"),
     inspect.Parameter(
         "retries",
         inspect.Parameter.KEYWORD_ONLY,
@@ -164,17 +167,26 @@ _COMMON_OPTIONS = [
 _COMMON_NAMES = [p.name for p in _COMMON_OPTIONS]
 
 
-def nameserver_command(name: str, *, aliases: tuple[str, ...] = (), **settings: Any):
+def nameserver_command(
+    name: str,
+    *,
+    aliases: tuple[str, ...] = (),
+    request_timeout_flag: str = "--timeout",
+    **settings: Any,
+):
     """Register `fn(target, ...)` as command `name` (and hidden `aliases`) with the common
-    options added to its own."""
+    options added to its own. A command whose own `--timeout` means something else (watch)
+    moves the per-request timeout to `request_timeout_flag`."""
+    common = [
+        _timeout_option(request_timeout_flag) if p.name == "timeout" else p for p in _COMMON_OPTIONS
+    ]
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]  # drop `target`
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:
-            common = {key: kwargs.pop(key) for key in _COMMON_NAMES}
-            target = Target(**common)
+            target = Target(**{key: kwargs.pop(key) for key in _COMMON_NAMES})
             try:
                 with cli_errors():
                     fn(target, **kwargs)
@@ -183,8 +195,8 @@ def nameserver_command(name: str, *, aliases: tuple[str, ...] = (), **settings: 
 
         del command.__wrapped__  # Typer must see the combined signature, not fn's
         parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
-        command.__signature__ = inspect.Signature(parameters + _COMMON_OPTIONS)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in parameters + _COMMON_OPTIONS}
+        command.__signature__ = inspect.Signature(parameters + common)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters + common}
         app.command(name, **settings)(command)
         for alias in aliases:
             app.command(alias, hidden=True, **settings)(command)

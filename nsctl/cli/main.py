@@ -13,12 +13,14 @@ def load_app() -> typer.Typer:
     """The Typer app with every command attached (each module import attaches its own)."""
     from nsctl.cli import (  # noqa: F401
         brokers,
+        check,
         cluster,
         demo,
         kv,
         namesrv_config,
         serve,
         topics,
+        watch,
     )
     from nsctl.cli.app import app
 
