@@ -67,7 +67,9 @@ def main() -> None:
         request = route_request(kind)
         response = route_response(request)
         request_frame, response_frame = encode(request), encode(response)
-        print(f"{kind.name} header ({len(request_frame)} B request, {len(response_frame)} B response)")
+        print(
+            f"{kind.name} header ({len(request_frame)} B request, {len(response_frame)} B response)"
+        )
         rate("encode GET_ROUTEINFO_BY_TOPIC request", lambda r=request: encode(r))
         rate("decode GET_ROUTEINFO_BY_TOPIC request", lambda f=request_frame: decode(f))
         rate("encode route response (2 brokers, 8 queues)", lambda r=response: encode(r))
