@@ -16,6 +16,9 @@ _nsctl() {
         --cluster) return 0 ;;
         --clusterName) return 0 ;;
         --config) return 0 ;;
+        --count) return 0 ;;
+        --expect-brokers) return 0 ;;
+        --expect-cluster) return 0 ;;
         --ha-addr) return 0 ;;
         --idle-timeout) return 0 ;;
         --interval) return 0 ;;
@@ -30,10 +33,12 @@ _nsctl() {
         --orderConf) return 0 ;;
         --output) COMPREPLY=($(compgen -W "table json plain" -- "$cur")); return 0 ;;
         --port) return 0 ;;
+        --request-timeout) return 0 ;;
         --retries) return 0 ;;
         --scan-interval) return 0 ;;
         --timeout) return 0 ;;
         --topic) return 0 ;;
+        --until) return 0 ;;
         --value) return 0 ;;
         -a) return 0 ;;
         -b) return 0 ;;
@@ -49,6 +54,7 @@ _nsctl() {
     esac
     case "$cmd" in
         addWritePerm) COMPREPLY=($(compgen -W "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
+        check) COMPREPLY=($(compgen -W "--expect-brokers --expect-cluster -t --topic --consistent -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         clusterList) COMPREPLY=($(compgen -W "-c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         deleteKV) COMPREPLY=($(compgen -W "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         deleteTopic) COMPREPLY=($(compgen -W "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
@@ -58,15 +64,16 @@ _nsctl() {
         getNamesrvConfig) COMPREPLY=($(compgen -W "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         putKV) COMPREPLY=($(compgen -W "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         registerBroker) COMPREPLY=($(compgen -W "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
-        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level -h --help" -- "$cur")) ;;
+        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level --demo -h --help" -- "$cur")) ;;
         topicClusterList) COMPREPLY=($(compgen -W "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         topicList) COMPREPLY=($(compgen -W "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         topicRoute) COMPREPLY=($(compgen -W "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         unregisterBroker) COMPREPLY=($(compgen -W "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         updateNamesrvConfig) COMPREPLY=($(compgen -W "-k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         updateOrderConf) COMPREPLY=($(compgen -W "-t --topic -m --method -v --orderConf -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
+        watch) COMPREPLY=($(compgen -W "-t --topic --cluster -s --namespace --interval --count --until --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         wipeWritePerm) COMPREPLY=($(compgen -W "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
-        *) COMPREPLY=($(compgen -W "addWritePerm clusterList deleteKV deleteTopic demo getKV getKVList getNamesrvConfig putKV registerBroker serve topicClusterList topicList topicRoute unregisterBroker updateNamesrvConfig updateOrderConf wipeWritePerm --version --debug -h --help" -- "$cur")) ;;
+        *) COMPREPLY=($(compgen -W "addWritePerm check clusterList deleteKV deleteTopic demo getKV getKVList getNamesrvConfig putKV registerBroker serve topicClusterList topicList topicRoute unregisterBroker updateNamesrvConfig updateOrderConf watch wipeWritePerm --version --debug -h --help" -- "$cur")) ;;
     esac
 }
 complete -o default -F _nsctl nsctl

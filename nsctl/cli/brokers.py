@@ -106,7 +106,7 @@ def register_broker(
         timeout=target.timeout,
     )
     if once:
-        results = asyncio.run(agent.register_once())
+        results = asyncio.run(_register_once(agent))
         report_fanout(
             target,
             results,
@@ -117,6 +117,13 @@ def register_broker(
         print(ONCE_NOTE, file=sys.stderr)
         return
     asyncio.run(_keep_registered(target, agent))
+
+
+async def _register_once(agent: BrokerAgent) -> dict:
+    try:
+        return await agent.register_once()
+    finally:
+        await agent.aclose()  # this is what ends the registration on every NameServer
 
 
 async def _keep_registered(target: Target, agent: BrokerAgent) -> None:

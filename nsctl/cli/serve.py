@@ -69,6 +69,14 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
     ] = "INFO",
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Also register a demo cluster (broker-a master and slave, broker-b, a few "
+            "topics) through the protocol and keep it registered.",
+        ),
+    ] = False,
 ) -> None:
     # Heavy imports stay here so that other commands start fast.
     import asyncio
@@ -91,7 +99,9 @@ def serve(
         idle_timeout=idle_timeout,
     )
     try:
-        asyncio.run(_serve_until_signalled(config))
+        asyncio.run(_serve_until_signalled(config, demo=demo))
+    except KeyboardInterrupt:  # before the signal handlers were in place
+        raise typer.Exit(0) from None
     except KVStoreError as exc:
         _fail(str(exc))
     except OSError as exc:
@@ -116,7 +126,7 @@ def _apply_options(config, **options) -> None:
         config.set("serverChannelMaxIdleTimeSeconds", max(0, round(options["idle_timeout"])))
 
 
-async def _serve_until_signalled(config) -> None:
+async def _serve_until_signalled(config, *, demo: bool) -> None:
     import asyncio
     import signal
 
@@ -129,10 +139,54 @@ async def _serve_until_signalled(config) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"NameServer listening on {server.address}", flush=True)
+    agents = []
+    if demo:
+        agents = await _start_demo_cluster(_client_address(server.address), stop)
     try:
         await stop.wait()
     finally:
+        # The demo brokers unregister while the server still answers.
+        await asyncio.gather(*agents)
         await server.stop()
+
+
+async def _start_demo_cluster(address: str, stop) -> list:
+    """Demo brokers as tasks on this loop; prints one line once they are all registered."""
+    import asyncio
+
+    from nsctl.cli.demo_cluster import DEMO_BROKERS, DEMO_CLUSTER, demo_agents
+
+    registered: set[tuple[str, str]] = set()
+    everyone = asyncio.Event()
+
+    def on_registered(agent_key: tuple[str, str]):
+        def note(_address: str, outcome) -> None:
+            if not isinstance(outcome, BaseException):
+                registered.add(agent_key)
+                if len(registered) == len(DEMO_BROKERS):
+                    everyone.set()
+
+        return note
+
+    tasks = [
+        asyncio.create_task(
+            agent.run(stop, on_registered=on_registered((agent.broker_name, agent.broker_addr)))
+        )
+        for agent in demo_agents([address])
+    ]
+    await asyncio.wait_for(everyone.wait(), timeout=10)
+    print(
+        f"Demo cluster {DEMO_CLUSTER} registered: broker-a (master + slave), broker-b; "
+        "topics DemoTopic, OrderTopic, ReadOnlyTopic",
+        flush=True,
+    )
+    return tasks
+
+
+def _client_address(listen_address: str) -> str:
+    """Where a local client reaches a server bound to a wildcard address."""
+    host, _, port = listen_address.rpartition(":")
+    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "::", "[::]", "") else listen_address
 
 
 def _setup_logging(level: str) -> None:

@@ -317,3 +317,31 @@ def test_watch_live_view_in_a_terminal(two):
         os.close(master)
     assert code == 0
     assert b"Traceback" not in screen
+
+
+def test_serve_demo_registers_the_demo_cluster_and_stops_cleanly(tmp_path):
+    process = subprocess.Popen(
+        [*NSCTL, "serve", "--port", "0", "--demo", "--kv-config-path", str(tmp_path / "kv.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = process.stdout.readline()
+        assert ready.startswith("NameServer listening on 127.0.0.1:")
+        address = ready.rsplit(" ", 1)[1].strip()
+        assert process.stdout.readline().startswith("Demo cluster DemoCluster registered")
+        result = subprocess.run(
+            [*NSCTL, "clusterList", "-n", address, "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        table = json.loads(result.stdout)["brokerAddrTable"]
+        assert table["broker-a"]["brokerAddrs"] == {"0": "127.0.0.1:10911", "1": "127.0.0.1:10921"}
+        assert "broker-b" in table
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert "unregistered" in err
