@@ -2,40 +2,70 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import typer
 
+#: Command name -> the module that defines it. Running a command imports only its module; help,
+#: completion and unknown names import them all.
+COMMAND_MODULES = {
+    "topicRoute": "topics",
+    "topicList": "topics",
+    "topicClusterList": "topics",
+    "deleteTopic": "topics",
+    "updateOrderConf": "topics",
+    "clusterList": "cluster",
+    "wipeWritePerm": "cluster",
+    "addWritePerm": "cluster",
+    "getKV": "kv",
+    "putKV": "kv",
+    "updateKvConfig": "kv",
+    "deleteKV": "kv",
+    "deleteKvConfig": "kv",
+    "getKVList": "kv",
+    "getNamesrvConfig": "namesrv_config",
+    "updateNamesrvConfig": "namesrv_config",
+    "registerBroker": "brokers",
+    "unregisterBroker": "brokers",
+    "watch": "watch",
+    "check": "check",
+    "serve": "serve",
+    "demo": "demo",
+}
 
-def load_app() -> typer.Typer:
-    """The Typer app with every command attached (each module import attaches its own)."""
-    from nsctl.cli import (  # noqa: F401
-        brokers,
-        check,
-        cluster,
-        demo,
-        kv,
-        namesrv_config,
-        serve,
-        topics,
-        watch,
-    )
+
+def load_app(argv: list[str] | None = None) -> typer.Typer:
+    """The Typer app with the commands `argv` needs attached (all of them by default)."""
     from nsctl.cli.app import app
 
+    command = _command_name(argv) if argv is not None else None
+    modules = [COMMAND_MODULES[command]] if command else sorted(set(COMMAND_MODULES.values()))
+    for module in modules:
+        importlib.import_module(f"nsctl.cli.{module}")  # attaches its commands to `app`
     return app
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The command about to run, when it is unambiguous (global flags may come first)."""
+    words = [word for word in argv if word != "--debug"]
+    if words and words[0] in COMMAND_MODULES:
+        return words[0]
+    return None
 
 
 def run() -> None:
     """Console-script entry point."""
-    if sys.argv[1:] == ["--version"]:
+    argv = sys.argv[1:]
+    if argv == ["--version"]:
         # Scripts call this to probe for nsctl; answer without building the whole app.
         from nsctl import __version__
 
         print(f"nsctl {__version__}")
         return
-    sys.exit(load_app()())
+    sys.exit(load_app(argv)())
 
 
 if __name__ == "__main__":

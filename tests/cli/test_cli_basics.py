@@ -132,3 +132,12 @@ def unused_tcp_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_every_command_is_mapped_to_its_module():
+    import typer.main
+
+    from nsctl.cli.main import COMMAND_MODULES, load_app
+
+    group = typer.main.get_command(load_app())
+    assert set(group.commands) == set(COMMAND_MODULES)
