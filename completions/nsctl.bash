@@ -17,6 +17,7 @@ _nsctl() {
         --clusterName) return 0 ;;
         --config) return 0 ;;
         --count) return 0 ;;
+        --event-loop) return 0 ;;
         --expect-brokers) return 0 ;;
         --expect-cluster) return 0 ;;
         --ha-addr) return 0 ;;
@@ -64,7 +65,7 @@ _nsctl() {
         getNamesrvConfig) COMPREPLY=($(compgen -W "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         putKV) COMPREPLY=($(compgen -W "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         registerBroker) COMPREPLY=($(compgen -W "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
-        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level --demo -h --help" -- "$cur")) ;;
+        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level --event-loop --demo -h --help" -- "$cur")) ;;
         topicClusterList) COMPREPLY=($(compgen -W "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         topicList) COMPREPLY=($(compgen -W "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;
         topicRoute) COMPREPLY=($(compgen -W "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose -h --help" -- "$cur")) ;;

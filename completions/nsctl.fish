@@ -126,6 +126,7 @@ complete -c nsctl -n '__fish_seen_subcommand_from serve' -l order-message-enable
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -s c -l config -r -d 'Java namesrv.properties file (listenPort, kvConfigPath, orde'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l idle-timeout -r -d 'Close connections idle for this many seconds. [default: 120]'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l log-level -r -d 'DEBUG, INFO, WARNING or ERROR.'
+complete -c nsctl -n '__fish_seen_subcommand_from serve' -l event-loop -r -d 'asyncio, or uvloop if you installed it (measured no faster h'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l demo -d 'Also register a demo cluster (broker-a master and slave, bro'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Show this message and exit.'
 complete -c nsctl -n '__fish_seen_subcommand_from topicClusterList' -s t -l topic -r -d 'Topic name.'

@@ -69,6 +69,13 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
     ] = "INFO",
+    event_loop: Annotated[
+        str,
+        typer.Option(
+            "--event-loop",
+            help="asyncio, or uvloop if you installed it (measured no faster here; see README).",
+        ),
+    ] = "asyncio",
     demo: Annotated[
         bool,
         typer.Option(
@@ -79,7 +86,6 @@ def serve(
     ] = False,
 ) -> None:
     # Heavy imports stay here so that other commands start fast.
-    import asyncio
 
     from nsctl.server.config import NamesrvConfig
     from nsctl.server.kvstore import KVStoreError
@@ -98,14 +104,31 @@ def serve(
         order_message_enable=order_message_enable,
         idle_timeout=idle_timeout,
     )
+    run = _event_loop_runner(event_loop)
     try:
-        asyncio.run(_serve_until_signalled(config, demo=demo))
+        run(_serve_until_signalled(config, demo=demo))
     except KeyboardInterrupt:  # before the signal handlers were in place
         raise typer.Exit(0) from None
     except KVStoreError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot listen on {config.text('bindAddress')}:{config.number('listenPort')}: {exc}")
+
+
+def _event_loop_runner(choice: str):
+    """How to run the server's coroutine. uvloop is not a dependency: on the benchmark it did not
+    beat asyncio (the protocol work, not the loop, is the cost), so it stays a choice."""
+    import asyncio
+
+    if choice == "asyncio":
+        return asyncio.run
+    if choice != "uvloop":
+        _fail(f"unknown event loop {choice!r}; use asyncio or uvloop", code=2)
+    try:
+        import uvloop
+    except ImportError:
+        _fail("uvloop is not installed (pip install uvloop)", code=2)
+    return uvloop.run
 
 
 def _apply_options(config, **options) -> None:

@@ -40,10 +40,14 @@ MAX_REQUESTS_PER_CASE = 400_000
 PIPELINE_DEPTH = 32
 
 
+EVENT_LOOP = "asyncio"
+
+
 def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "nsctl.cli.main", "serve", "--port", "0"),
+            *("--event-loop", EVENT_LOOP),
             *("--kv-config-path", str(tmp / "kvConfig.json"), "--log-level", "WARNING"),
         ],
         stdout=subprocess.PIPE,
@@ -190,4 +194,13 @@ async def run_cases(pid: int, address: str, seconds: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each load case")
-    asyncio.run(main(parser.parse_args().seconds))
+    parser.add_argument(
+        "--event-loop",
+        default="auto",
+        choices=["auto", "asyncio", "uvloop"],
+        help="the server's event loop (nsctl serve --event-loop)",
+    )
+    args = parser.parse_args()
+    EVENT_LOOP = args.event_loop
+    print(f"server event loop: {EVENT_LOOP}")
+    asyncio.run(main(args.seconds))
