@@ -42,7 +42,9 @@ def load_app(argv: list[str] | None = None) -> typer.Typer:
     from nsctl.cli.app import app
 
     command = _command_name(argv) if argv is not None else None
-    modules = [COMMAND_MODULES[command]] if command else sorted(set(COMMAND_MODULES.values()))
+    modules = (
+        [COMMAND_MODULES[command]] if command else list(dict.fromkeys(COMMAND_MODULES.values()))
+    )
     for module in modules:
         importlib.import_module(f"nsctl.cli.{module}")  # attaches its commands to `app`
     return app
