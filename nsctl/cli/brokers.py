@@ -104,6 +104,7 @@ def register_broker(
         compressed=compressed,
         register_interval=interval,
         timeout=target.timeout,
+        ssl_context=target.ssl_context,
     )
     if once:
         results = asyncio.run(_register_once(agent))

@@ -52,6 +52,7 @@ def check(
             expect_brokers=expect_brokers,
             expect_clusters=expect_cluster or [],
             consistent=consistent,
+            ssl_context=target.ssl_context,
         )
     )
     if target.output == Output.json:

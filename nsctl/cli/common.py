@@ -1,9 +1,9 @@
 """What every NameServer command shares: its options, the target it talks to, error handling.
 
 `nameserver_command` adds the common options (-n, -o, --timeout, --retries, --address-server,
--v) to a command function and hands it a `Target` instead, so each command is written once
-against a ready manager and its failures all end the same way: one line on stderr and the
-documented exit code.
+--verbose, --tls, --tls-ca, --tls-insecure) to a command function and hands it a `Target`
+instead, so each command is written once against a ready manager and its failures all end the
+same way: one line on stderr and the documented exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import click
@@ -23,6 +24,8 @@ import typer
 from nsctl.cli.app import app
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from nsctl.client import NameServerManager
 
 #: Exit codes (documented in README.md and the man page).
@@ -52,7 +55,19 @@ class Target:
     retries: int
     address_server: str | None
     verbose: bool
+    tls: bool = False
+    tls_ca: Path | None = None
+    tls_insecure: bool = False
     _manager: NameServerManager | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def ssl_context(self) -> SSLContext | None:
+        """None for plaintext; `ssl` is imported only when TLS is asked for."""
+        if not (self.tls or self.tls_ca or self.tls_insecure):
+            return None
+        from nsctl.client.tls import client_context
+
+        return client_context(ca_file=self.tls_ca, insecure=self.tls_insecure)
 
     @functools.cached_property
     def addresses(self) -> list[str]:
@@ -78,6 +93,7 @@ class Target:
                     connect_timeout=self.timeout,
                     max_retry_times=max(1, self.retries),
                     retry_interval=0.2,
+                    ssl_context=self.ssl_context,
                 )
             )
             self._manager.start()
@@ -161,6 +177,45 @@ _COMMON_OPTIONS = [
         annotation=Annotated[
             bool,
             typer.Option("--verbose", help="Say which NameServers are used and why."),
+        ],
+    ),
+    inspect.Parameter(
+        "tls",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option(
+                "--tls", help="Connect with TLS, verifying the server against the system's CAs."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "tls_ca",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option(
+                "--tls-ca",
+                help="Verify the server's certificate against this PEM CA file (implies --tls).",
+                exists=True,
+                dir_okay=False,
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "tls_insecure",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option(
+                "--tls-insecure",
+                help="TLS without verifying the server at all, for self-signed test clusters "
+                "(implies --tls).",
+            ),
         ],
     ),
 ]

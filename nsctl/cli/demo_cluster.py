@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from nsctl.protocol.register import TopicConfig
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from nsctl.client.broker import BrokerAgent
 
 DEMO_CLUSTER = "DemoCluster"
@@ -25,7 +27,9 @@ DEMO_BROKERS = (
 )
 
 
-def demo_agents(addresses: list[str], *, register_interval: float = 30.0) -> list[BrokerAgent]:
+def demo_agents(
+    addresses: list[str], *, register_interval: float = 30.0, ssl_context: SSLContext | None = None
+) -> list[BrokerAgent]:
     """One agent per demo broker; broker-b carries only DemoTopic, so routes differ per topic."""
     from nsctl.client.broker import BrokerAgent
 
@@ -42,6 +46,7 @@ def demo_agents(addresses: list[str], *, register_interval: float = 30.0) -> lis
                 ha_server_addr=ha_address,
                 topics=dict(topics),
                 register_interval=register_interval,
+                ssl_context=ssl_context,
             )
         )
     return agents

@@ -76,6 +76,31 @@ def serve(
             help="asyncio, or uvloop if you installed it (measured no faster here; see README).",
         ),
     ] = "asyncio",
+    tls_cert: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--tls-cert",
+            help="PEM certificate (chain) to serve TLS with; needs --tls-key. Without it TLS "
+            "is off.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--tls-key", help="PEM private key of --tls-cert.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    tls_mode: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--tls-mode",
+            help="permissive: TLS and plaintext on the same port (told apart by the first "
+            "byte, as the Java server does); enforcing: plaintext connections are closed. "
+            "[default: permissive]",
+        ),
+    ] = None,
     demo: Annotated[
         bool,
         typer.Option(
@@ -87,13 +112,14 @@ def serve(
 ) -> None:
     # Heavy imports stay here so that other commands start fast.
 
-    from nsctl.server.config import NamesrvConfig
+    from nsctl.server.config import NamesrvConfig, TLSSetupError
     from nsctl.server.kvstore import KVStoreError
 
     _setup_logging(log_level)
     config = NamesrvConfig()
     if config_file is not None:
         config.load_properties_file(config_file)
+    config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
     _apply_options(
         config,
         listen=listen,
@@ -111,8 +137,24 @@ def serve(
         raise typer.Exit(0) from None
     except KVStoreError as exc:
         _fail(str(exc))
+    except TLSSetupError as exc:
+        _fail(str(exc), code=2)
     except OSError as exc:
         _fail(f"cannot listen on {config.text('bindAddress')}:{config.number('listenPort')}: {exc}")
+
+
+def _tls_settings(cert: Path | None, key: Path | None, mode: str | None):
+    from nsctl.server.config import TLS_MODES, TLSSettings
+
+    if cert is None and key is None:
+        if mode is not None:
+            _fail("--tls-mode needs --tls-cert and --tls-key", code=2)
+        return None
+    if cert is None or key is None:
+        _fail("TLS needs both --tls-cert and --tls-key", code=2)
+    if mode is not None and mode not in TLS_MODES:
+        _fail(f"unknown TLS mode {mode!r}; use {' or '.join(TLS_MODES)}", code=2)
+    return TLSSettings(str(cert), str(key), mode or "permissive")
 
 
 def _event_loop_runner(choice: str):
@@ -164,7 +206,7 @@ async def _serve_until_signalled(config, *, demo: bool) -> None:
     print(f"NameServer listening on {server.address}", flush=True)
     agents = []
     if demo:
-        agents = await _start_demo_cluster(_client_address(server.address), stop)
+        agents = await _start_demo_cluster(_client_address(server.address), stop, config.tls)
     try:
         await stop.wait()
     finally:
@@ -173,7 +215,7 @@ async def _serve_until_signalled(config, *, demo: bool) -> None:
         await server.stop()
 
 
-async def _start_demo_cluster(address: str, stop) -> list:
+async def _start_demo_cluster(address: str, stop, tls) -> list:
     """Demo brokers as tasks on this loop; prints one line once they are all registered."""
     import asyncio
 
@@ -195,7 +237,7 @@ async def _start_demo_cluster(address: str, stop) -> list:
         asyncio.create_task(
             agent.run(stop, on_registered=on_registered((agent.broker_name, agent.broker_addr)))
         )
-        for agent in demo_agents([address])
+        for agent in demo_agents([address], ssl_context=_demo_ssl_context(tls))
     ]
     await asyncio.wait_for(everyone.wait(), timeout=10)
     print(
@@ -204,6 +246,16 @@ async def _start_demo_cluster(address: str, stop) -> list:
         flush=True,
     )
     return tasks
+
+
+def _demo_ssl_context(tls):
+    """The demo brokers talk to this very process over loopback: TLS only where plaintext is
+    refused, and nothing to verify."""
+    if tls is None or tls.mode != "enforcing":
+        return None
+    from nsctl.client.tls import client_context
+
+    return client_context(insecure=True)
 
 
 def _client_address(listen_address: str) -> str:

@@ -144,7 +144,13 @@ async def _watch(
 ) -> int:
     from nsctl.client.watcher import Watcher
 
-    watcher = Watcher(target.addresses, subjects, interval=interval, timeout=target.timeout)
+    watcher = Watcher(
+        target.addresses,
+        subjects,
+        interval=interval,
+        timeout=target.timeout,
+        ssl_context=target.ssl_context,
+    )
     view = LiveView(watcher) if live else None
     deadline = None if watch_timeout is None else time.monotonic() + watch_timeout
     changes = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import TYPE_CHECKING
 
 from nsctl.client.discovery import split_host_port
 from nsctl.client.errors import (
@@ -22,6 +23,9 @@ from nsctl.client.errors import (
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +128,20 @@ class _Link(asyncio.Protocol):
 
 
 class AsyncConnection:
-    """A lazily opened, self-healing asyncio connection to `address`."""
+    """A lazily opened, self-healing asyncio connection to `address`; TLS when `ssl_context`
+    is given."""
 
-    def __init__(self, address: str, *, connect_timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        connect_timeout: float = 3.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.address = address
         self.host, self.port = split_host_port(address)
         self.connect_timeout = connect_timeout
+        self.ssl_context = ssl_context
         self._link: _Link | None = None
         self._connecting: asyncio.Task[_Link] | None = None
 
@@ -221,9 +233,16 @@ class AsyncConnection:
 
     async def _connect(self) -> _Link:
         loop = asyncio.get_running_loop()
+        tls = self.ssl_context is not None
         try:
             _, link = await asyncio.wait_for(
-                loop.create_connection(lambda: _Link(self.address), self.host, self.port),
+                loop.create_connection(
+                    lambda: _Link(self.address),
+                    self.host,
+                    self.port,
+                    ssl=self.ssl_context,
+                    server_hostname=self.host if tls else None,
+                ),
                 self.connect_timeout,
             )
         except asyncio.TimeoutError:
@@ -232,13 +251,24 @@ class AsyncConnection:
                 address=self.address,
             ) from None
         except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise NameServerConnectionError(
-                f"cannot connect to {self.address}: {reason}", address=self.address
-            ) from exc
+            raise self._connect_error(exc) from exc
         log.debug("connected to %s", self.address)
         self._link = link
         return link
+
+    def _connect_error(self, exc: OSError) -> NameServerConnectionError:
+        if self.ssl_context is not None:
+            from nsctl.client.tls import describe_handshake_failure
+
+            reason = describe_handshake_failure(exc)
+            if reason is not None:
+                return NameServerConnectionError(
+                    f"TLS handshake with {self.address} failed: {reason}", address=self.address
+                )
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return NameServerConnectionError(
+            f"cannot connect to {self.address}: {reason}", address=self.address
+        )
 
 
 def _consume_outcome(task: asyncio.Task) -> None:

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from nsctl.client.client import AsyncNameServerClient
 from nsctl.client.errors import NameServerError
@@ -25,6 +26,9 @@ from nsctl.protocol.register import (
     TopicConfig,
     TopicConfigSerializeWrapper,
 )
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,7 @@ class BrokerAgent:
         compressed: bool = False,
         register_interval: float = 30.0,
         timeout: float = 3.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.addresses = list(addresses)
         if not self.addresses:
@@ -95,6 +100,7 @@ class BrokerAgent:
         self.compressed = compressed
         self.register_interval = register_interval
         self.timeout = timeout
+        self.ssl_context = ssl_context
         self._user_topics: dict[str, TopicConfig] = {}
         self._table: dict[str, TopicConfig] = {}
         self._data_version = DataVersion(0, _now_ms(), 0)
@@ -258,7 +264,10 @@ class BrokerAgent:
         client = self._clients.get(address)
         if client is None:
             client = AsyncNameServerClient(
-                address, timeout=self.timeout, connect_timeout=self.timeout
+                address,
+                timeout=self.timeout,
+                connect_timeout=self.timeout,
+                ssl_context=self.ssl_context,
             )
             self._clients[address] = client
         return client

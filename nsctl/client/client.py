@@ -34,6 +34,8 @@ from nsctl.protocol.register import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     from nsctl.client.async_transport import AsyncConnection
 
 log = logging.getLogger(__name__)
@@ -217,6 +219,7 @@ class NameServerClient(NameServerCalls):
     """A blocking client of one NameServer. Thread-safe: threads take turns on the connection.
 
     `timeout` bounds each call (connecting included), `connect_timeout` the connect alone.
+    With `ssl_context` the connection is TLS (see `nsctl.client.tls.client_context`).
     """
 
     def __init__(
@@ -226,11 +229,14 @@ class NameServerClient(NameServerCalls):
         timeout: float = 3.0,
         connect_timeout: float = 3.0,
         serialize_type: SerializeType = SerializeType.JSON,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.serialize_type = SerializeType(serialize_type)
-        self._connection = SyncConnection(address, connect_timeout=connect_timeout)
+        self._connection = SyncConnection(
+            address, connect_timeout=connect_timeout, ssl_context=ssl_context
+        )
 
     @property
     def connected(self) -> bool:
@@ -277,7 +283,8 @@ class NameServerClient(NameServerCalls):
 class AsyncNameServerClient(NameServerCalls):
     """The asyncio client of one NameServer: every call method returns an awaitable.
 
-    Any number of calls may be in flight at once on its single connection.
+    Any number of calls may be in flight at once on its single connection, TLS with
+    `ssl_context`.
     """
 
     def __init__(
@@ -287,6 +294,7 @@ class AsyncNameServerClient(NameServerCalls):
         timeout: float = 3.0,
         connect_timeout: float = 3.0,
         serialize_type: SerializeType = SerializeType.JSON,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         from nsctl.client.async_transport import AsyncConnection
 
@@ -294,7 +302,7 @@ class AsyncNameServerClient(NameServerCalls):
         self.timeout = timeout
         self.serialize_type = SerializeType(serialize_type)
         self._connection: AsyncConnection = AsyncConnection(
-            address, connect_timeout=connect_timeout
+            address, connect_timeout=connect_timeout, ssl_context=ssl_context
         )
 
     @property

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsctl.client.client import AsyncNameServerClient
 from nsctl.client.errors import NameServerError, TopicNotFoundError
@@ -18,6 +18,9 @@ from nsctl.client.snapshot import (
     topic_snapshot,
     writable_queues,
 )
+
+if TYPE_CHECKING:
+    import ssl
 
 
 @dataclass
@@ -69,9 +72,17 @@ class HealthReport:
         }
 
 
-async def probe(address: str, topics: list[str], timeout: float) -> NameServerHealth:
+async def probe(
+    address: str,
+    topics: list[str],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+) -> NameServerHealth:
     """Everything `check` needs from one NameServer."""
-    async with AsyncNameServerClient(address, timeout=timeout, connect_timeout=timeout) as client:
+    client = AsyncNameServerClient(
+        address, timeout=timeout, connect_timeout=timeout, ssl_context=ssl_context
+    )
+    async with client:
         try:
             started = time.perf_counter()
             info = await client.get_broker_cluster_info()
@@ -106,13 +117,16 @@ async def check_health(
     expect_brokers: int | None = None,
     expect_clusters: Sequence[str] = (),
     consistent: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> HealthReport:
     """Probe every address in parallel and judge the expectations.
 
     A NameServer that does not answer is a failure in itself: clients that picked it cannot
     route. Expectations are judged on every NameServer that answered.
     """
-    results = await asyncio.gather(*(probe(a, list(topics), timeout) for a in addresses))
+    results = await asyncio.gather(
+        *(probe(a, list(topics), timeout, ssl_context) for a in addresses)
+    )
     report = HealthReport(list(results))
     up = report.reachable
     report.disagreements = _disagreements(up, list(topics))

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nsctl.client.client import AsyncNameServerClient, NameServerClient
 from nsctl.client.discovery import parse_addresses
@@ -34,6 +34,9 @@ from nsctl.client.errors import (
 )
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.models import BrokerData, ClusterInfo, TopicRouteData
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,12 @@ QUARANTINE_SECONDS = 30.0
 @dataclass
 class NameServerConfig:
     """Settings of a manager. `nameserver_addrs` is `"host:port;host:port"` (`,` works too) or
-    a list."""
+    a list.
+
+    TLS: `tls=True` verifies the servers against the system's CAs, `tls_ca` against that CA
+    file instead, `tls_insecure` not at all (self-signed test clusters); either of the last two
+    implies `tls`. An `ssl_context` of your own overrides the three.
+    """
 
     nameserver_addrs: str | list[str]
     timeout: float = 3.0
@@ -58,6 +66,10 @@ class NameServerConfig:
     max_retry_times: int = 3
     retry_interval: float = 1.0
     serialize_type: SerializeType = SerializeType.JSON
+    tls: bool = False
+    tls_ca: str | None = None
+    tls_insecure: bool = False
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
     addresses: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +86,10 @@ class NameServerConfig:
         for name in ("retry_interval", "broker_cache_ttl", "route_cache_ttl"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.ssl_context is None and (self.tls or self.tls_ca or self.tls_insecure):
+            from nsctl.client.tls import client_context
+
+            self.ssl_context = client_context(ca_file=self.tls_ca, insecure=self.tls_insecure)
 
 
 class TTLCache(Generic[K, V]):
@@ -277,6 +293,7 @@ class _ManagerBase:
                     timeout=self.config.timeout,
                     connect_timeout=self.config.connect_timeout,
                     serialize_type=self.config.serialize_type,
+                    ssl_context=self.config.ssl_context,
                 )
                 self._clients[address] = client
             return client

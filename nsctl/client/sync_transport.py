@@ -13,6 +13,7 @@ import select
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from nsctl.client.discovery import split_host_port
 from nsctl.client.errors import (
@@ -25,6 +26,9 @@ from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
 
+if TYPE_CHECKING:
+    import ssl
+
 log = logging.getLogger(__name__)
 
 _RECV_SIZE = 256 * 1024
@@ -35,12 +39,19 @@ class _ClosedBeforeAnswer(NameServerConnectionError):
 
 
 class SyncConnection:
-    """A lazily opened, self-healing connection to `address`."""
+    """A lazily opened, self-healing connection to `address`; TLS when `ssl_context` is given."""
 
-    def __init__(self, address: str, *, connect_timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        connect_timeout: float = 3.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.address = address
         self.host, self.port = split_host_port(address)
         self.connect_timeout = connect_timeout
+        self.ssl_context = ssl_context
         self._sock: socket.socket | None = None
         self._decoder = FrameDecoder()
         self._lock = threading.Lock()
@@ -183,10 +194,31 @@ class SyncConnection:
         except OSError as exc:
             raise self._connection_error("cannot connect", exc) from exc
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            sock = self._handshake(sock, deadline)
         self._sock = sock
         self._decoder = FrameDecoder()
         log.debug("connected to %s", self.address)
         return sock
+
+    def _handshake(self, sock: socket.socket, deadline: float) -> socket.socket:
+        from nsctl.client.tls import describe_handshake_failure
+
+        assert self.ssl_context is not None
+        try:
+            sock.settimeout(min(self.connect_timeout, self._remaining(deadline, "connecting")))
+            return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+        except TimeoutError as exc:
+            sock.close()
+            raise NameServerTimeoutError(
+                f"TLS handshake with {self.address} timed out", address=self.address
+            ) from exc
+        except OSError as exc:
+            sock.close()
+            reason = describe_handshake_failure(exc) or exc.strerror or str(exc)
+            raise NameServerConnectionError(
+                f"TLS handshake with {self.address} failed: {reason}", address=self.address
+            ) from exc
 
     def _peer_closed(self) -> bool:
         """True when the idle connection can no longer be used: the server closed it (it does
@@ -198,11 +230,29 @@ class SyncConnection:
         except (OSError, ValueError):
             self._drop()
             return True
-        if not readable:
+        if not readable or self._only_tls_records(sock):
             return False
         log.debug("%s: idle connection closed by the server or out of sync", self.address)
         self._drop()
         return True
+
+    def _only_tls_records(self, sock: socket.socket) -> bool:
+        """A TLS server may send records after the handshake that carry no data (TLS 1.3
+        session tickets): readable, yet the connection is fine. Read them to find out."""
+        if self.ssl_context is None:
+            return False
+        import ssl
+
+        try:
+            sock.setblocking(False)
+            sock.recv(1)  # data nobody asked for, or EOF: the connection is not usable
+        except ssl.SSLWantReadError:
+            return True
+        except OSError:
+            pass
+        finally:
+            sock.setblocking(True)
+        return False
 
     def _drop(self) -> None:
         sock, self._sock = self._sock, None

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nsctl.client.client import AsyncNameServerClient
 from nsctl.client.errors import KVConfigNotFoundError, NameServerError, TopicNotFoundError
@@ -25,6 +25,9 @@ from nsctl.client.snapshot import (
     kv_snapshot,
     topic_snapshot,
 )
+
+if TYPE_CHECKING:
+    import ssl
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Watcher:
         *,
         interval: float = 2.0,
         timeout: float = 3.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.addresses = addresses
         self.subjects = subjects
@@ -80,7 +84,9 @@ class Watcher:
         self.states = {address: NameServerState() for address in addresses}
         self._diverged: set[Subject] = set()
         self._clients = {
-            address: AsyncNameServerClient(address, timeout=timeout, connect_timeout=timeout)
+            address: AsyncNameServerClient(
+                address, timeout=timeout, connect_timeout=timeout, ssl_context=ssl_context
+            )
             for address in addresses
         }
 

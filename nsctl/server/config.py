@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH
 from nsctl.protocol.properties import format_properties, parse_properties
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,33 @@ ALWAYS_BLACK_LISTED = frozenset(
 BLACK_LIST_REMARK = "Can not update config in black list."
 
 
+#: Default of `--max-connections`: far above what a cluster's brokers and clients need, far
+#: below the file descriptors a process may get.
+DEFAULT_MAX_CONNECTIONS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class TLSSettings:
+    """Serve TLS with this certificate chain and key. `mode` is "permissive" (TLS and plaintext
+    on the same port, told apart by the first byte, as Java's default) or "enforcing" (plaintext
+    connections are closed)."""
+
+    cert_file: str
+    key_file: str
+    mode: str = "permissive"
+
+    def __post_init__(self) -> None:
+        if self.mode not in TLS_MODES:
+            raise ValueError(f"TLS mode must be one of {', '.join(TLS_MODES)}, not {self.mode!r}")
+
+
+TLS_MODES = ("permissive", "enforcing")
+
+
+class TLSSetupError(Exception):
+    """The certificate or key cannot be used (raised when the server starts)."""
+
+
 @dataclass(slots=True)
 class UpdateResult:
     refused: list[str]
@@ -116,6 +144,12 @@ class NamesrvConfig:
         #: Keys the `-c` file set, so that command-line defaults do not override them.
         self.file_keys: set[str] = set()
         self.broker_expire_ms = 120_000
+        # nsctl's hardening (no Java key, so GET_NAMESRV_CONFIG does not report them).
+        self.tls: TLSSettings | None = None
+        self.max_connections = DEFAULT_MAX_CONNECTIONS
+        #: Largest frame accepted, length word included (Java: 16 MiB). It also bounds what one
+        #: connection can make the server buffer: complete frames are answered at once.
+        self.max_frame_length = DEFAULT_MAX_FRAME_LENGTH
         self._black_list = self._compute_black_list()
 
     # ------------------------------------------------------------------------------------------

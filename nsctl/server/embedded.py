@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from nsctl.server.config import NamesrvConfig
+from nsctl.server.config import NamesrvConfig, TLSSettings
 from nsctl.server.server import NameServer
 
 _START_TIMEOUT = 10.0
@@ -25,7 +25,7 @@ class EmbeddedNameServer:
     """Start with `start()` or `with`; `address` is "host:port" once started.
 
     `kv_config_path=None` keeps the KV store in a temporary directory removed on `stop()`.
-    Times are in seconds.
+    Times are in seconds. `tls` serves TLS as `nsctl serve --tls-cert/--tls-key/--tls-mode`.
     """
 
     def __init__(
@@ -38,6 +38,7 @@ class EmbeddedNameServer:
         order_message_enable: bool = False,
         *,
         idle_timeout: float | None = None,
+        tls: TLSSettings | None = None,
         config: NamesrvConfig | None = None,
     ) -> None:
         self.host = host
@@ -51,6 +52,8 @@ class EmbeddedNameServer:
         self._config.broker_expire_ms = max(1, round(broker_expire * 1000))
         if idle_timeout is not None:
             self._config.set("serverChannelMaxIdleTimeSeconds", max(0, round(idle_timeout)))
+        if tls is not None:
+            self._config.tls = tls
         self._temp_dir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -3,22 +3,31 @@
 Everything runs on one event loop, so the route table needs no locks: a request is decoded,
 answered and its response queued for writing within one `data_received` call. Responses to
 requests that arrive together (pipelining) are written with one `write`.
+
+Without TLS, asyncio's `create_server` accepts connections; with TLS, `tls.SniffingListener`
+does, so that TLS and plaintext can share the port. Either way every connection is a
+`_Connection`, admitted only while fewer than `max_connections` are open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import socket
+from typing import TYPE_CHECKING
 
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH, FrameDecoder, encode
+from nsctl.protocol.frame import FrameDecoder, encode
 from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import RouteTable
+
+if TYPE_CHECKING:
+    from nsctl.server.tls import SniffingListener
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +41,11 @@ class NameServer:
         self.table = RouteTable()
         self.dispatcher = Dispatcher(self.table, self.kv, config)
         self.connections: dict[int, _Connection] = {}
-        self.max_frame_length = DEFAULT_MAX_FRAME_LENGTH
+        self.max_frame_length = config.max_frame_length
         self._ids = itertools.count(1)
         self._server: asyncio.base_events.Server | None = None
+        self._listener: SniffingListener | None = None
+        self._refusals = _Throttle(interval=1.0)
         self._housekeeping: asyncio.Task | None = None
         self.host = config.text("bindAddress")
         self.port = config.number("listenPort")
@@ -44,23 +55,70 @@ class NameServer:
         return f"{self.host}:{self.port}"
 
     async def start(self) -> None:
-        """Load the KV store, listen, and start the expiry scan. Raises if either fails."""
+        """Load the KV store, listen, and start the expiry scan. Raises if either fails
+        (`config.TLSSetupError` for an unusable certificate)."""
         self.kv.load()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._new_connection,
-            host=self.host,
-            port=self.port,
-            backlog=self.config.number("serverSocketBacklog"),
-            reuse_address=True,
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
+        if self.config.tls is None:
+            self._server = await loop.create_server(
+                self._new_connection,
+                host=self.host,
+                port=self.port,
+                backlog=self.config.number("serverSocketBacklog"),
+                reuse_address=True,
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+        else:
+            self._listener = self._tls_listener()
+            self._listener.start()
+            self.port = self._listener.sock.getsockname()[1]
         self.config.set("listenPort", self.port)  # report the port chosen for port 0
         self._housekeeping = loop.create_task(self._scan_brokers_forever())
-        log.info("NameServer listening on %s (KV config %s)", self.address, self.kv.path)
+        tls = f", TLS {self.config.tls.mode}" if self.config.tls is not None else ""
+        log.info("NameServer listening on %s (KV config %s%s)", self.address, self.kv.path, tls)
 
-    def _new_connection(self) -> _Connection:
-        return _Connection(self, next(self._ids))
+    def _tls_listener(self) -> SniffingListener:
+        from nsctl.server.tls import SniffingListener, server_context
+
+        settings = self.config.tls
+        assert settings is not None
+        context = server_context(settings)  # before binding: a bad certificate leaks nothing
+        family, _, _, _, address = socket.getaddrinfo(
+            self.host or None, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.create_server(
+            address, family=family, backlog=self.config.number("serverSocketBacklog")
+        )
+        idle = self.config.number("serverChannelMaxIdleTimeSeconds")
+        return SniffingListener(
+            sock,
+            context,
+            functools.partial(self._new_connection, admitted=True),
+            admit=self.admit,
+            first_byte_timeout=idle if idle > 0 else None,
+            enforcing=settings.mode == "enforcing",
+        )
+
+    def _new_connection(self, *, admitted: bool = False) -> _Connection:
+        return _Connection(self, next(self._ids), admitted=admitted)
+
+    def admit(self, peer: str) -> bool:
+        """Whether a new connection from `peer` may open: fewer than max_connections are."""
+        opening = self._listener.opening if self._listener is not None else 0
+        count = len(self.connections) + opening
+        if count < self.config.max_connections:
+            return True
+        folded = self._refusals.fire(asyncio.get_running_loop().time())
+        if folded is not None:
+            more = f"; {folded} more refused since the last such line" if folded else ""
+            log.warning(
+                "refusing connection from %s: %d connections open (--max-connections %d)%s",
+                peer,
+                count,
+                self.config.max_connections,
+                more,
+            )
+        return False
 
     async def _scan_brokers_forever(self) -> None:
         interval = max(self.config.number("scanNotActiveBrokerInterval"), 10) / 1000
@@ -90,6 +148,8 @@ class NameServer:
                 await self._housekeeping
         if self._server is not None:
             self._server.close()
+        if self._listener is not None:
+            await self._listener.close()
         for connection in list(self.connections.values()):
             connection.close()
         if self._server is not None:
@@ -101,9 +161,10 @@ class NameServer:
 class _Connection(asyncio.Protocol):
     """One client connection: decode frames, answer them, watch for idleness."""
 
-    def __init__(self, server: NameServer, conn_id: int) -> None:
+    def __init__(self, server: NameServer, conn_id: int, *, admitted: bool = False) -> None:
         self.server = server
         self.conn_id = conn_id
+        self.admitted = admitted
         self.decoder = FrameDecoder(server.max_frame_length)
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
@@ -121,6 +182,9 @@ class _Connection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        if not self.admitted and not self.server.admit(self.peer):
+            transport.abort()
+            return
         self.server.connections[self.conn_id] = self
         if self.idle_timeout > 0:
             self._idle_timer = self.loop.call_later(self.idle_timeout, self._check_idle)
@@ -172,3 +236,22 @@ class _Connection(asyncio.Protocol):
             self._idle_timer.cancel()
         self.server.connections.pop(self.conn_id, None)
         self.server.dispatcher.connection_closed(self.conn_id)
+
+
+class _Throttle:
+    """At most one log line per `interval` seconds for a repeated event, counting the rest: a
+    flood of refused connections must not flood the log as well."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next = float("-inf")
+        self._folded = 0
+
+    def fire(self, now: float) -> int | None:
+        """None: stay quiet. Otherwise log now; the value is how many were folded since."""
+        if now < self._next:
+            self._folded += 1
+            return None
+        folded, self._folded = self._folded, 0
+        self._next = now + self.interval
+        return folded
