@@ -9,6 +9,7 @@ _nsctl() {
     done
     case "$prev" in
         --address-server) return 0 ;;
+        --admin-allow) return 0 ;;
         --broker-expire) return 0 ;;
         --brokerAddr) return 0 ;;
         --brokerId) return 0 ;;
@@ -69,7 +70,7 @@ _nsctl() {
         getNamesrvConfig) COMPREPLY=($(compgen -W "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         putKV) COMPREPLY=($(compgen -W "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         registerBroker) COMPREPLY=($(compgen -W "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
-        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level --event-loop --tls-cert --tls-key --tls-mode --demo -h --help" -- "$cur")) ;;
+        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level --event-loop --tls-cert --tls-key --tls-mode --admin-allow --demo -h --help" -- "$cur")) ;;
         topicClusterList) COMPREPLY=($(compgen -W "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         topicList) COMPREPLY=($(compgen -W "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         topicRoute) COMPREPLY=($(compgen -W "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;

@@ -160,6 +160,7 @@ complete -c nsctl -n '__fish_seen_subcommand_from serve' -l event-loop -r -d 'as
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l tls-cert -r -d 'PEM certificate (chain) to serve TLS with; needs --tls-key. '
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l tls-key -r -d 'PEM private key of --tls-cert.'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l tls-mode -r -d 'permissive: TLS and plaintext on the same port (told apart b'
+complete -c nsctl -n '__fish_seen_subcommand_from serve' -l admin-allow -r -d 'Serve admin requests (KV writes, write-permission changes, t'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -l demo -d 'Also register a demo cluster (broker-a master and slave, bro'
 complete -c nsctl -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Show this message and exit.'
 complete -c nsctl -n '__fish_seen_subcommand_from topicClusterList' -s t -l topic -r -d 'Topic name.'

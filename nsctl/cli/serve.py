@@ -101,6 +101,19 @@ def serve(
             "[default: permissive]",
         ),
     ] = None,
+    admin_allow: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--admin-allow",
+            metavar="CIDR",
+            help="Serve admin requests (KV writes, write-permission changes, topic deletion, "
+            "config updates) to peers in this address block (repeatable; 0.0.0.0/0 and ::/0 "
+            "open them to all). Given at all, it replaces the default, so add 127.0.0.0/8 to "
+            "keep local access. Broker traffic and reads are always served. "
+            "[default: 127.0.0.0/8, ::1]",
+            show_default=False,
+        ),
+    ] = None,
     demo: Annotated[
         bool,
         typer.Option(
@@ -112,7 +125,7 @@ def serve(
 ) -> None:
     # Heavy imports stay here so that other commands start fast.
 
-    from nsctl.server.config import NamesrvConfig, TLSSetupError
+    from nsctl.server.config import NamesrvConfig, TLSSetupError, parse_networks
     from nsctl.server.kvstore import KVStoreError
 
     _setup_logging(log_level)
@@ -120,6 +133,11 @@ def serve(
     if config_file is not None:
         config.load_properties_file(config_file)
     config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
+    if admin_allow:
+        try:
+            config.admin_allow = parse_networks(admin_allow)
+        except ValueError as exc:
+            _fail(f"--admin-allow: {exc}", code=2)
     _apply_options(
         config,
         listen=listen,

@@ -15,8 +15,10 @@ is deliberately narrower than Java's:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,26 @@ ALWAYS_BLACK_LISTED = frozenset(
 BLACK_LIST_REMARK = "Can not update config in black list."
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Who may send admin requests unless `--admin-allow` says otherwise: this host only.
+LOOPBACK_NETWORKS: tuple[Network, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+
+
+def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
+    """CIDR blocks ("10.0.0.0/8") or single addresses; ValueError names the bad one."""
+    networks = []
+    for text in texts:
+        try:
+            networks.append(ipaddress.ip_network(text.strip()))
+        except ValueError as exc:
+            raise ValueError(f"not an address or CIDR block: {text!r} ({exc})") from None
+    return tuple(networks)
+
+
 #: Default of `--max-connections`: far above what a cluster's brokers and clients need, far
 #: below the file descriptors a process may get.
 DEFAULT_MAX_CONNECTIONS = 10_000
@@ -146,6 +168,8 @@ class NamesrvConfig:
         self.broker_expire_ms = 120_000
         # nsctl's hardening (no Java key, so GET_NAMESRV_CONFIG does not report them).
         self.tls: TLSSettings | None = None
+        #: Peers whose admin requests (Dispatcher.ADMIN_CODES) are served.
+        self.admin_allow: tuple[Network, ...] = LOOPBACK_NETWORKS
         self.max_connections = DEFAULT_MAX_CONNECTIONS
         #: Largest frame accepted, length word included (Java: 16 MiB). It also bounds what one
         #: connection can make the server buffer: complete frames are answered at once.

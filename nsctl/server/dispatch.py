@@ -1,13 +1,16 @@
 """Request code -> handler. Each handler turns a request into its response, as 5.3.3 answers.
 
-Codes, remarks and ext fields follow protocol.md §5 and the 5.3.3 captures. Two deliberate
+Codes, remarks and ext fields follow protocol.md §5 and the 5.3.3 captures. Deliberate
 differences from Java 5.3.3: a response uses its request's header serialization (design.md; Java
-5.3.3 always answers in its own default), and UNREGISTER_BROKER is applied before the answer
-instead of through a queue.
+5.3.3 always answers in its own default), UNREGISTER_BROKER is applied before the answer
+instead of through a queue, and admin requests (`ADMIN_CODES`: they change state and are not
+broker traffic) are served only to peers in `config.admin_allow`, loopback by default; Java
+serves them to anyone who can connect.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Hashable
@@ -52,6 +55,18 @@ SUCCESS = ResponseCode.SUCCESS
 SYSTEM_ERROR = ResponseCode.SYSTEM_ERROR
 
 Handler = Callable[[RemotingCommand, Hashable], RemotingCommand]
+
+#: Requests that change state and are not broker traffic: served only to `admin_allow` peers.
+ADMIN_CODES = frozenset(
+    {
+        RequestCode.PUT_KV_CONFIG,
+        RequestCode.DELETE_KV_CONFIG,
+        RequestCode.WIPE_WRITE_PERM_OF_BROKER,
+        RequestCode.ADD_WRITE_PERM_OF_BROKER,
+        RequestCode.DELETE_TOPIC_IN_NAMESRV,
+        RequestCode.UPDATE_NAMESRV_CONFIG,
+    }
+)
 
 
 def monotonic_ms() -> int:
@@ -113,14 +128,26 @@ class Dispatcher:
             C.GET_NAMESRV_CONFIG: self.get_config,
         }
 
-    def handle(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand | None:
-        """The response to send, or None (one-way requests, stray responses)."""
+    def handle(
+        self, request: RemotingCommand, conn: Hashable, peer_host: str | None = None
+    ) -> RemotingCommand | None:
+        """The response to send, or None (one-way requests, stray responses).
+
+        `peer_host` is the IP address the request came from; None means an in-process caller,
+        which is trusted with admin requests.
+        """
         if request.is_response:
             log.warning("dropping a response frame (code %s) sent to the server", request.code)
             return None
         handler = self._handlers.get(request.code)
         try:
-            if handler is None:
+            if (
+                request.code in ADMIN_CODES
+                and peer_host is not None
+                and not self.admin_allowed(peer_host)
+            ):
+                response = self._refuse_admin(request, peer_host)
+            elif handler is None:
                 response = _reply(
                     request,
                     ResponseCode.REQUEST_CODE_NOT_SUPPORTED,
@@ -132,6 +159,24 @@ class Dispatcher:
             log.warning("request code %s failed: %s", request.code, exc, exc_info=True)
             response = _reply(request, SYSTEM_ERROR, f"{type(exc).__name__}: {exc}")
         return None if request.is_oneway else response
+
+    def admin_allowed(self, peer_host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer_host)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+        return any(address in network for network in self.config.admin_allow)
+
+    def _refuse_admin(self, request: RemotingCommand, peer_host: str) -> RemotingCommand:
+        allowed = ", ".join(_show_network(n) for n in self.config.admin_allow) or "nowhere"
+        remark = (
+            f"admin request {RequestCode(request.code).name} refused for {peer_host}: "
+            f"allowed from {allowed} (nsctl serve --admin-allow)"
+        )
+        log.warning("%s", remark)
+        return _reply(request, ResponseCode.NO_PERMISSION, remark)
 
     def connection_closed(self, conn: Hashable) -> None:
         for cluster, addr in self.table.connection_closed(conn):
@@ -404,6 +449,12 @@ class Dispatcher:
 
     def get_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         return _reply(request, body=self.config.properties_text().encode("utf-8"))
+
+
+def _show_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """A single host as its address ("::1"), a block as CIDR ("127.0.0.0/8")."""
+    single = network.num_addresses == 1
+    return str(network.network_address) if single else str(network)
 
 
 def _ext(request: RemotingCommand, name: str) -> str | None:

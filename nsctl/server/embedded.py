@@ -12,10 +12,11 @@ import asyncio
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from nsctl.server.config import NamesrvConfig, TLSSettings
+from nsctl.server.config import NamesrvConfig, TLSSettings, parse_networks
 from nsctl.server.server import NameServer
 
 _START_TIMEOUT = 10.0
@@ -25,7 +26,9 @@ class EmbeddedNameServer:
     """Start with `start()` or `with`; `address` is "host:port" once started.
 
     `kv_config_path=None` keeps the KV store in a temporary directory removed on `stop()`.
-    Times are in seconds. `tls` serves TLS as `nsctl serve --tls-cert/--tls-key/--tls-mode`.
+    Times are in seconds. `tls` serves TLS as `nsctl serve --tls-cert/--tls-key/--tls-mode`;
+    `admin_allow` (addresses or CIDR blocks) replaces the loopback-only default for admin
+    requests, as `--admin-allow` does.
     """
 
     def __init__(
@@ -39,6 +42,7 @@ class EmbeddedNameServer:
         *,
         idle_timeout: float | None = None,
         tls: TLSSettings | None = None,
+        admin_allow: Iterable[str] | None = None,
         config: NamesrvConfig | None = None,
     ) -> None:
         self.host = host
@@ -54,6 +58,8 @@ class EmbeddedNameServer:
             self._config.set("serverChannelMaxIdleTimeSeconds", max(0, round(idle_timeout)))
         if tls is not None:
             self._config.tls = tls
+        if admin_allow is not None:
+            self._config.admin_allow = parse_networks(admin_allow)
         self._temp_dir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

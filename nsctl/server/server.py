@@ -168,6 +168,7 @@ class _Connection(asyncio.Protocol):
         self.decoder = FrameDecoder(server.max_frame_length)
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
+        self.peer_host = "?"  # never an allowed admin address until the peer is known
         self.loop = asyncio.get_running_loop()
         self.last_activity = self.loop.time()
         self.idle_timeout = server.config.number("serverChannelMaxIdleTimeSeconds")
@@ -181,7 +182,9 @@ class _Connection(asyncio.Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = transport.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        if peer:
+            self.peer_host = str(peer[0])
+            self.peer = f"{peer[0]}:{peer[1]}"
         if not self.admitted and not self.server.admit(self.peer):
             transport.abort()
             return
@@ -200,7 +203,7 @@ class _Connection(asyncio.Protocol):
         dispatcher = self.server.dispatcher
         out = []
         for command in commands:
-            response = dispatcher.handle(command, self.conn_id)
+            response = dispatcher.handle(command, self.conn_id, self.peer_host)
             if response is None:
                 continue
             try:
