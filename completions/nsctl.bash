@@ -28,6 +28,8 @@ _nsctl() {
         --kv-config-path) return 0 ;;
         --listen) return 0 ;;
         --log-level) return 0 ;;
+        --max-connections) return 0 ;;
+        --max-frame-length) return 0 ;;
         --method) COMPREPLY=($(compgen -W "get put delete" -- "$cur")); return 0 ;;
         --namespace) return 0 ;;
         --namesrv) return 0 ;;
@@ -70,7 +72,7 @@ _nsctl() {
         getNamesrvConfig) COMPREPLY=($(compgen -W "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         putKV) COMPREPLY=($(compgen -W "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         registerBroker) COMPREPLY=($(compgen -W "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
-        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --log-level --event-loop --tls-cert --tls-key --tls-mode --admin-allow --demo -h --help" -- "$cur")) ;;
+        serve) COMPREPLY=($(compgen -W "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --max-connections --max-frame-length --log-level --event-loop --tls-cert --tls-key --tls-mode --admin-allow --demo -h --help" -- "$cur")) ;;
         topicClusterList) COMPREPLY=($(compgen -W "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         topicList) COMPREPLY=($(compgen -W "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
         topicRoute) COMPREPLY=($(compgen -W "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;

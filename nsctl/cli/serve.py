@@ -12,6 +12,9 @@ from nsctl.cli.app import app
 
 DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 9876
+# The defaults of nsctl.server.config, repeated so that `--help` does not import the server.
+DEFAULT_MAX_CONNECTIONS = 10_000
+DEFAULT_MAX_FRAME_LENGTH = 16_777_216
 
 
 @app.command(
@@ -63,9 +66,29 @@ def serve(
     idle_timeout: Annotated[
         Optional[float],  # noqa: UP045
         typer.Option(
-            "--idle-timeout", help="Close connections idle for this many seconds. [default: 120]"
+            "--idle-timeout",
+            help="Close connections idle for this many seconds, and those whose frame in "
+            "progress has not completed in that time. [default: 120]",
         ),
     ] = None,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=1,
+            help="Close new connections while this many are open (logged).",
+        ),
+    ] = DEFAULT_MAX_CONNECTIONS,
+    max_frame_length: Annotated[
+        int,
+        typer.Option(
+            "--max-frame-length",
+            min=64,
+            help="Largest frame accepted, in bytes, length word included (as Java's "
+            "com.rocketmq.remoting.frameMaxLength); a connection sending a larger one is "
+            "closed. It also bounds what one connection can make the server buffer.",
+        ),
+    ] = DEFAULT_MAX_FRAME_LENGTH,
     log_level: Annotated[
         str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
     ] = "INFO",
@@ -133,6 +156,8 @@ def serve(
     if config_file is not None:
         config.load_properties_file(config_file)
     config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
+    config.max_connections = max_connections
+    config.max_frame_length = max_frame_length
     if admin_allow:
         try:
             config.admin_allow = parse_networks(admin_allow)

@@ -28,7 +28,8 @@ class EmbeddedNameServer:
     `kv_config_path=None` keeps the KV store in a temporary directory removed on `stop()`.
     Times are in seconds. `tls` serves TLS as `nsctl serve --tls-cert/--tls-key/--tls-mode`;
     `admin_allow` (addresses or CIDR blocks) replaces the loopback-only default for admin
-    requests, as `--admin-allow` does.
+    requests, as `--admin-allow` does; `max_connections` and `max_frame_length` are the
+    limits of `--max-connections` and `--max-frame-length`.
     """
 
     def __init__(
@@ -43,6 +44,8 @@ class EmbeddedNameServer:
         idle_timeout: float | None = None,
         tls: TLSSettings | None = None,
         admin_allow: Iterable[str] | None = None,
+        max_connections: int | None = None,
+        max_frame_length: int | None = None,
         config: NamesrvConfig | None = None,
     ) -> None:
         self.host = host
@@ -60,6 +63,10 @@ class EmbeddedNameServer:
             self._config.tls = tls
         if admin_allow is not None:
             self._config.admin_allow = parse_networks(admin_allow)
+        if max_connections is not None:
+            self._config.max_connections = max_connections
+        if max_frame_length is not None:
+            self._config.max_frame_length = max_frame_length
         self._temp_dir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

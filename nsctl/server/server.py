@@ -2,7 +2,8 @@
 
 Everything runs on one event loop, so the route table needs no locks: a request is decoded,
 answered and its response queued for writing within one `data_received` call. Responses to
-requests that arrive together (pipelining) are written with one `write`.
+requests that arrive together (pipelining) leave in few writes (see `_Connection` for what a
+connection may make the server buffer).
 
 Without TLS, asyncio's `create_server` accepts connections; with TLS, `tls.SniffingListener`
 does, so that TLS and plaintext can share the port. Either way every connection is a
@@ -19,6 +20,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
+from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
 from nsctl.server.config import NamesrvConfig
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
     from nsctl.server.tls import SniffingListener
 
 log = logging.getLogger(__name__)
+
+#: Answers are written in batches of about this many bytes: pipelined requests still leave in
+#: few writes, and a peer that stops reading is noticed within one batch.
+_WRITE_BATCH = 256 * 1024
 
 
 class NameServer:
@@ -159,7 +165,14 @@ class NameServer:
 
 
 class _Connection(asyncio.Protocol):
-    """One client connection: decode frames, answer them, watch for idleness."""
+    """One client connection: decode frames, answer them, watch for idleness.
+
+    What one connection can make the server hold is bounded. Incoming: complete frames are
+    answered at once, so only the frame in progress is buffered, and it cannot exceed
+    `max_frame_length`. Outgoing: once the transport's buffer passes its high-water mark
+    (the peer does not read its answers), reading stops, and requests already read wait
+    unanswered in `_backlog` (at most one read's worth) until the peer catches up.
+    """
 
     def __init__(self, server: NameServer, conn_id: int, *, admitted: bool = False) -> None:
         self.server = server
@@ -171,8 +184,13 @@ class _Connection(asyncio.Protocol):
         self.peer_host = "?"  # never an allowed admin address until the peer is known
         self.loop = asyncio.get_running_loop()
         self.last_activity = self.loop.time()
+        #: When the frame now being received started: a frame trickled in byte by byte keeps
+        #: a connection active, yet must not hold its buffer forever.
+        self.frame_started: float | None = None
         self.idle_timeout = server.config.number("serverChannelMaxIdleTimeSeconds")
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._writing_paused = False
+        self._backlog: list[RemotingCommand] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement the Transport interface without subclassing it.
@@ -193,42 +211,93 @@ class _Connection(asyncio.Protocol):
             self._idle_timer = self.loop.call_later(self.idle_timeout, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
-        self.last_activity = self.loop.time()
+        now = self.last_activity = self.loop.time()
         try:
             commands = self.decoder.feed(data)
         except ProtocolError as exc:
             log.warning("closing connection from %s: malformed frame: %s", self.peer, exc)
             self.close()
             return
+        if not self.decoder.buffered:
+            self.frame_started = None
+        elif commands or self.frame_started is None:
+            self.frame_started = now
+        if self._backlog:  # reading was paused: only a transport's last read gets here
+            self._backlog.extend(commands)
+        else:
+            self._answer(commands)
+
+    def _answer(self, commands: list[RemotingCommand]) -> None:
+        """Answer in order, in writes of up to _WRITE_BATCH bytes; when the peer stops
+        reading, keep the rest for `resume_writing`."""
         dispatcher = self.server.dispatcher
-        out = []
-        for command in commands:
+        out: list[bytes] = []
+        size = 0
+        for index, command in enumerate(commands):
             response = dispatcher.handle(command, self.conn_id, self.peer_host)
             if response is None:
                 continue
             try:
-                out.append(encode(response))
+                encoded = encode(response)
             except ProtocolError as exc:
                 log.warning("cannot encode the answer to code %s: %s", command.code, exc)
-        if out and self.transport is not None and not self.transport.is_closing():
+                continue
+            out.append(encoded)
+            size += len(encoded)
+            if size >= _WRITE_BATCH:
+                self._write(out)
+                out, size = [], 0
+                if self._writing_paused:
+                    self._backlog = commands[index + 1 :]
+                    return
+        if out:
+            self._write(out)
+
+    def _write(self, out: list[bytes]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def pause_writing(self) -> None:
         # The peer does not read its answers: stop reading its requests until it does.
+        self._writing_paused = True
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        self._writing_paused = False
+        self.last_activity = self.loop.time()  # the peer is reading: it is not idle
+        # Not from inside the transport's write callback: answer the backlog on the next turn.
+        self.loop.call_soon(self._drain_backlog)
+
+    def _drain_backlog(self) -> None:
+        if self._writing_paused or self.transport is None or self.transport.is_closing():
+            return
+        backlog, self._backlog = self._backlog, []
+        self._answer(backlog)
+        if not self._writing_paused and not self._backlog:
             self.transport.resume_reading()
 
     def _check_idle(self) -> None:
-        idle_for = self.loop.time() - self.last_activity
+        now = self.loop.time()
+        idle_for = now - self.last_activity
+        started = self.frame_started
+        receiving_for = now - started if started is not None and self.decoder.buffered else 0.0
         if idle_for >= self.idle_timeout:
             log.info("closing connection from %s: idle for %.0f s", self.peer, idle_for)
             self.close()
+        elif receiving_for >= self.idle_timeout:
+            log.warning(
+                "closing connection from %s: one frame has been arriving for %.0f s "
+                "(%d of %s bytes)",
+                self.peer,
+                receiving_for,
+                self.decoder.buffered,
+                self.decoder.expected or "?",
+            )
+            self.close()
         else:
-            self._idle_timer = self.loop.call_later(self.idle_timeout - idle_for, self._check_idle)
+            wait = self.idle_timeout - max(idle_for, receiving_for)
+            self._idle_timer = self.loop.call_later(wait, self._check_idle)
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
