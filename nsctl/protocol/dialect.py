@@ -18,6 +18,26 @@ from nsctl.protocol.errors import ProtocolError
 # after `{` or `,` that is followed by `:`.
 _BARE_KEY = re.compile(r'"(?:[^"\\]|\\.)*"|([{,]\s*)(-?\d+)(\s*:)', re.DOTALL)
 _LOWER_HEX_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-f]{4})")
+# A `\uD800`-`\uDFFF` escape: JSON allows a lone UTF-16 surrogate, UTF-8 cannot carry one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """Replace lone surrogates in every string of `value` with '?', as Java's UTF-8 encoder
+    does when it writes such a string out. Without this, one request carrying `"\\ud800"`
+    would put a string the server can never encode into its tables and files."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_surrogates(v) for v in value]
+    return value
+
+
+def has_surrogate_escape(text: str) -> bool:
+    """Whether JSON text escapes a UTF-16 surrogate (cheap `in` test first: the rare case)."""
+    return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
 
 
 def _quote_bare_keys(text: str) -> str:
@@ -39,15 +59,20 @@ def loads(data: bytes | bytearray | memoryview | str, what: str = "body") -> Any
     else:
         text = data
     try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return json.loads(_quote_bare_keys(text))
+        value = _parse(text)
     except ValueError as exc:
         raise ProtocolError(f"{what} is not JSON: {exc}") from None
     except RecursionError:
         raise ProtocolError(f"{what} nests too deeply") from None
+    return scrub_surrogates(value) if has_surrogate_escape(text) else value
+
+
+def _parse(text: str) -> Any:
+    """Standard JSON first (the common case); bare integer keys quoted only when that fails."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(_quote_bare_keys(text))
 
 
 def dumps(

@@ -17,6 +17,7 @@ import json
 import struct
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
+from nsctl.protocol import dialect
 from nsctl.protocol.codes import LanguageCode, SerializeType
 from nsctl.protocol.command import RemotingCommand, check_int32
 from nsctl.protocol.errors import ProtocolError
@@ -148,6 +149,8 @@ def decode_json_header(header: bytes) -> RemotingCommand:
         raise ProtocolError(f"JSON header is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"JSON header is a {type(data).__name__}, not an object")
+    if b"\\u" in header and dialect.has_surrogate_escape(header.decode("utf-8", "replace")):
+        data = dialect.scrub_surrogates(data)
     language = data.get("language")
     if isinstance(language, int) and not isinstance(language, bool):
         language = _LANGUAGE_BY_NUMBER.get(language)

@@ -33,8 +33,10 @@ def send_case(address: str, data: bytes, rng: random.Random, timeout: float = 10
                 sock.sendall(data[previous:cut])
                 previous = cut
             sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the server already refused the input and closed
+        except OSError:
+            # EPIPE, ECONNRESET or ENOTCONN: the server already refused the input and closed
+            # (which one depends on how far its close got when we wrote).
+            return
         deadline = time.monotonic() + timeout
         try:
             while sock.recv(65536):

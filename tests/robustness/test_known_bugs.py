@@ -1,17 +1,15 @@
-"""Server bugs the fuzzers found, pinned as strict xfails: each turns into a failure (XPASS)
-the moment the bug is fixed, so the mark is removed with the fix.
+"""Regression tests for server bugs the fuzzers found.
 
 A JSON header may carry a lone UTF-16 surrogate as an escape (`"\\ud800"`, which fastjson and
-Python's json both accept). Such a string cannot be encoded as UTF-8, and the server assumes
-every string it holds can be.
+Python's json both accept). Such a string cannot be encoded as UTF-8; it used to poison the KV
+store and break the connection that carried it. The protocol layer now replaces lone
+surrogates with '?' on the way in, as Java's UTF-8 encoder does on the way out.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-
-import pytest
 
 from nsctl.protocol import FrameDecoder, decode
 from nsctl.server.config import NamesrvConfig
@@ -28,11 +26,6 @@ def json_frame(code: int, opaque: int, ext_json: str) -> bytes:
     return payload_frame(header.encode())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a PUT_KV_CONFIG with a lone-surrogate key stays in the in-memory table "
-    "and every later KV write fails (UnicodeEncodeError while persisting)",
-)
 def test_a_lone_surrogate_key_does_not_break_later_kv_writes(tmp_path):
     kv = KVStore(tmp_path / "kvConfig.json")
     kv.load()
@@ -45,12 +38,6 @@ def test_a_lone_surrogate_key_does_not_break_later_kv_writes(tmp_path):
     assert json.loads((tmp_path / "kvConfig.json").read_text())["configTable"]["ns"]["k"] == "v"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: an answer echoing a lone surrogate (GET_KV_CONFIG miss remark) raises "
-    "UnicodeEncodeError out of data_received; asyncio drops the connection and the answers to "
-    "every request pipelined with it",
-)
 def test_an_answer_echoing_a_lone_surrogate_does_not_drop_the_connection(serve_process):
     miss = json_frame(101, 1, f'{{"namespace":"{LONE_SURROGATE}","key":"k"}}')
     valid = json_frame(101, 2, '{"namespace":"ns","key":"k"}')
