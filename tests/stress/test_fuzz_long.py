@@ -8,6 +8,8 @@ Default: 5,000 examples per property.
 
 from __future__ import annotations
 
+import inspect
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +28,14 @@ LONG = settings(
 
 
 def _inner(test):
-    return test.hypothesis.inner_test
+    """The property of a robustness test, without its hypothesis decorators and settings."""
+    inner = test.hypothesis.inner_test
+
+    def run(*args, **kwargs):
+        return inner(*args, **kwargs)
+
+    run.__signature__ = inspect.signature(inner)  # type: ignore[attr-defined]
+    return run
 
 
 test_frame_chunking_long = LONG(
