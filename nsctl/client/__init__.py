@@ -26,6 +26,8 @@ from nsctl.client.manager import NameServerConfig, NameServerManager
 from nsctl.protocol.codes import SerializeType
 
 if TYPE_CHECKING:
+    import ssl
+
     from nsctl.client.broker import BrokerAgent
     from nsctl.client.client import AsyncNameServerClient
     from nsctl.client.manager import AsyncNameServerManager
@@ -126,9 +128,14 @@ def create_sync_client(
     timeout: float = 3.0,
     connect_timeout: float = 3.0,
     serialize_type: SerializeType = SerializeType.JSON,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> NameServerClient:
     return NameServerClient(
-        address, timeout=timeout, connect_timeout=connect_timeout, serialize_type=serialize_type
+        address,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        serialize_type=serialize_type,
+        ssl_context=ssl_context,
     )
 
 
@@ -137,9 +144,14 @@ def create_async_client(
     timeout: float = 3.0,
     connect_timeout: float = 3.0,
     serialize_type: SerializeType = SerializeType.JSON,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncNameServerClient:
     from nsctl.client.client import AsyncNameServerClient
 
     return AsyncNameServerClient(
-        address, timeout=timeout, connect_timeout=connect_timeout, serialize_type=serialize_type
+        address,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        serialize_type=serialize_type,
+        ssl_context=ssl_context,
     )

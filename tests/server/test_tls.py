@@ -73,6 +73,23 @@ def test_async_client_and_manager_over_tls(tmp_path, certs):
         assert asyncio.run(read()) == "v"
 
 
+def test_client_factories_take_an_ssl_context(tmp_path, certs):
+    import asyncio
+
+    from nsctl.client import create_async_client, create_sync_client
+
+    context = client_context(ca_file=certs.ca)
+    with tls_server(tmp_path, certs, mode="enforcing") as ns:
+        with create_sync_client(ns.address, ssl_context=context) as client:
+            client.put_kv_config("ns", "k", "factory")
+
+        async def read() -> str:
+            async with create_async_client(ns.address, ssl_context=context) as client:
+                return await client.get_kv_config("ns", "k")
+
+        assert asyncio.run(read()) == "factory"
+
+
 def test_enforcing_closes_plaintext_with_a_log_line_and_serves_tls(tmp_path, certs, caplog):
     caplog.set_level(logging.WARNING, logger="nsctl.server")
     context = client_context(ca_file=certs.ca)
