@@ -9,12 +9,12 @@ from typing import Annotated, Optional
 import typer
 
 from nsctl.cli.app import app
+from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH
 
 DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 9876
-# The defaults of nsctl.server.config, repeated so that `--help` does not import the server.
+# nsctl.server.config's default, repeated so that `--help` does not import the server.
 DEFAULT_MAX_CONNECTIONS = 10_000
-DEFAULT_MAX_FRAME_LENGTH = 16_777_216
 
 
 @app.command(

@@ -73,6 +73,11 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+def _settings(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A factory's keyword arguments, as NameServerConfig fields (both factories take the same)."""
+    return {k: v for k, v in arguments.items() if k != "nameserver_addrs"}
+
+
 def create_nameserver_manager(
     nameserver_addrs: str | list[str],
     timeout: float = 3.0,
@@ -84,16 +89,7 @@ def create_nameserver_manager(
     serialize_type: SerializeType = SerializeType.JSON,
 ) -> NameServerManager:
     """A started blocking manager over `nameserver_addrs` ("host:port;host:port")."""
-    config = NameServerConfig(
-        nameserver_addrs,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        broker_cache_ttl=broker_cache_ttl,
-        route_cache_ttl=route_cache_ttl,
-        max_retry_times=max_retry_times,
-        retry_interval=retry_interval,
-        serialize_type=serialize_type,
-    )
+    config = NameServerConfig(nameserver_addrs, **_settings(locals()))
     return NameServerManager(config).start()
 
 
@@ -108,18 +104,9 @@ def create_async_nameserver_manager(
     serialize_type: SerializeType = SerializeType.JSON,
 ) -> AsyncNameServerManager:
     """An asyncio manager (use `async with`, or `await manager.stop()` when done)."""
+    config = NameServerConfig(nameserver_addrs, **_settings(locals()))
     from nsctl.client.manager import AsyncNameServerManager
 
-    config = NameServerConfig(
-        nameserver_addrs,
-        timeout=timeout,
-        connect_timeout=connect_timeout,
-        broker_cache_ttl=broker_cache_ttl,
-        route_cache_ttl=route_cache_ttl,
-        max_retry_times=max_retry_times,
-        retry_interval=retry_interval,
-        serialize_type=serialize_type,
-    )
     return AsyncNameServerManager(config)
 
 
