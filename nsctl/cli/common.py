@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import click
 import typer
 
-from nsctl.cli.app import app
+from nsctl import __version__
+from nsctl.cli.app import GLOBALS_KEY, app
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -273,6 +274,63 @@ def plain_command(name: str, **settings: Any):
         return fn
 
     return register
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"nsctl {__version__}")
+        raise typer.Exit()
+
+
+def _global_options(**kwargs: Any) -> None:
+    """Admin tool for Apache RocketMQ NameServers."""
+    global DEBUG
+    DEBUG = DEBUG or kwargs["debug"]
+    ctx = click.get_current_context()
+    given = {}
+    for param in ctx.command.params:
+        if param.name in _COMMON_NAMES:
+            source = ctx.get_parameter_source(param.name)
+            if source is click.core.ParameterSource.COMMANDLINE:
+                given[param.name] = (ctx.params[param.name], "/".join(param.opts))
+    ctx.meta[GLOBALS_KEY] = given
+
+
+_global_options.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter(
+            "version",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[
+                bool,
+                typer.Option(
+                    "--version",
+                    callback=_print_version,
+                    is_eager=True,
+                    help="Print the version and exit.",
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "debug",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[
+                bool,
+                typer.Option("--debug", envvar="NSCTL_DEBUG", help="Show tracebacks of failures."),
+            ],
+        ),
+        *_COMMON_OPTIONS,
+    ]
+)
+_global_options.__annotations__ = {
+    p.name: p.annotation
+    for p in _global_options.__signature__.parameters.values()  # type: ignore[attr-defined]
+}
+# The common options work before the command too (`nsctl -n ADDR clusterList`); the command's
+# own, when also given, wins (see nsctl.cli.app).
+app.callback()(_global_options)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:

@@ -34,27 +34,42 @@ COMMAND_MODULES = {
     "check": "check",
     "serve": "serve",
     "demo": "demo",
+    "help": "help_command",
 }
+
+#: Options of the `nsctl` group that take a value, so `nsctl -n ADDR clusterList` still finds
+#: `clusterList` without building the whole app (a test keeps this in step with the group).
+GLOBAL_VALUE_OPTIONS = frozenset(
+    {"-n", "--namesrv", "--namesrvAddr", "-o", "--output", "--timeout", "--retries"}
+    | {"--address-server", "--tls-ca"}
+)
 
 
 def load_app(argv: list[str] | None = None) -> typer.Typer:
     """The Typer app with the commands `argv` needs attached (all of them by default)."""
+    from nsctl.cli import common  # noqa: F401  (registers the group's own options)
     from nsctl.cli.app import app
 
     command = _command_name(argv) if argv is not None else None
-    modules = (
-        [COMMAND_MODULES[command]] if command else list(dict.fromkeys(COMMAND_MODULES.values()))
-    )
+    if command and command != "help":  # help shows any command: it needs them all
+        modules = [COMMAND_MODULES[command]]
+    else:
+        modules = list(dict.fromkeys(COMMAND_MODULES.values()))
     for module in modules:
         importlib.import_module(f"nsctl.cli.{module}")  # attaches its commands to `app`
     return app
 
 
 def _command_name(argv: list[str]) -> str | None:
-    """The command about to run, when it is unambiguous (global flags may come first)."""
-    words = [word for word in argv if word != "--debug"]
-    if words and words[0] in COMMAND_MODULES:
-        return words[0]
+    """The command about to run (case-insensitive, as the group matches it), skipping the
+    options that may come before it; None when that is not clear (then all are loaded)."""
+    folded = {name.lower(): name for name in COMMAND_MODULES}
+    words = iter(argv)
+    for word in words:
+        if word in GLOBAL_VALUE_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return folded.get(word.lower())
     return None
 
 
@@ -67,7 +82,7 @@ def run() -> None:
 
         print(f"nsctl {__version__}")
         return
-    sys.exit(load_app(argv)())
+    sys.exit(load_app(argv)(prog_name="nsctl"))
 
 
 if __name__ == "__main__":

@@ -21,14 +21,21 @@ def topic_route(
     target: Target,
     topic: TopicOption,
     as_list: Annotated[
-        bool, typer.Option("-l", "--list", help="With -o plain: mqadmin's list layout.")
+        bool,
+        typer.Option(
+            "-l", "--list", help="mqadmin's list layout (a text layout: not with -o json)."
+        ),
     ] = False,
 ) -> None:
+    if as_list and target.output == Output.json:
+        fail("-l/--list is mqadmin's text layout; it cannot be combined with -o json", EXIT_USAGE)
     route = target.manager.get_topic_route(topic)
     if target.output == Output.json:
         emit_json(route.to_wire())
+    elif as_list:  # mqadmin's habit: -l alone gives the list layout
+        emit_lines(route_list(route))
     elif target.output == Output.plain:
-        emit_lines(route_list(route) if as_list else [route_pretty(route)])
+        emit_lines([route_pretty(route)])
     else:
         rows = []
         for broker in sorted(route.broker_datas, key=lambda b: b.broker_name):
