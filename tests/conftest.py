@@ -108,7 +108,8 @@ def serve_process_factory(tmp_path: Path) -> Iterator:
 
     def start(*extra: str, kv_config_path: Path | None = None) -> ServeProcess:
         kv = kv_config_path or tmp_path / "kvConfig.json"
-        args = ["--port", "0", "--kv-config-path", str(kv), *extra]
+        port = [] if "--port" in extra else ["--port", "0"]  # an option may be given once
+        args = [*port, "--kv-config-path", str(kv), *extra]
         process = ServeProcess(args, log_path=tmp_path / f"serve-{len(started)}.log")
         started.append(process)
         return process
