@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable
 
+from nsctl.protocol import dialect
 from nsctl.protocol.codes import (
     ORDER_TOPIC_CONFIG_NAMESPACE,
     RequestCode,
@@ -43,7 +44,7 @@ from nsctl.protocol.properties import parse_properties
 from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
 from nsctl.server.kvstore import KVStore
-from nsctl.server.route_table import Registration, RouteTable
+from nsctl.server.route_table import Registration, RouteTable, route_wire
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +378,8 @@ class Dispatcher:
         route.filter_server_table = {
             a: s for a, s in route.filter_server_table.items() if a not in dropped_addrs
         }
-        return _reply(request, body=route.encode(bare_int_keys=True))
+        body = dialect.dumps(route_wire(route), bare_int_keys=True).encode("utf-8")
+        return _reply(request, body=body)
 
     def get_cluster_info(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         return _reply(request, body=self.table.encoded_cluster_info())

@@ -6,6 +6,9 @@ Java NameServer 5.3.3 (`RouteInfoManager`), including its quirks, with one delib
 an unregistration is applied at once instead of being queued, so a caller that gets SUCCESS can
 rely on the broker being gone.
 
+The tables iterate in the order Java's do (`java_order`): answers list topics, brokers and
+clusters in that order, so they are byte-identical to Java's after the same registrations.
+
 Encoded route bodies (per topic and encoding) and the encoded cluster info are cached, because
 route lookups are by far the most frequent request; every change that a route or the cluster info
 can show clears the cache.
@@ -27,6 +30,13 @@ from nsctl.protocol.codes import (
 )
 from nsctl.protocol.models import BrokerData, QueueData, TopicQueueMappingInfo, TopicRouteData
 from nsctl.protocol.register import DataVersion, TopicConfig
+from nsctl.server.java_order import (
+    JavaConcurrentHashMap,
+    JavaHashMap,
+    JavaHashSet,
+    chm_order,
+    hashset_copy_order,
+)
 
 #: How long a broker stays registered without a refresh unless it says otherwise (5.3.3).
 DEFAULT_BROKER_TIMEOUT_MS = 120_000
@@ -91,16 +101,22 @@ class RouteTable:
     """The NameServer's route tables (5.3.3 layout)."""
 
     def __init__(self) -> None:
+        # The Java map types and initial capacities of 5.3.3, whose iteration order answers show.
         #: topic -> brokerName -> QueueData
-        self.topic_queue_table: dict[str, dict[str, QueueData]] = {}
+        self.topic_queue_table: dict[str, dict[str, QueueData]] = JavaConcurrentHashMap(
+            initial_capacity=1024
+        )
         #: brokerName -> BrokerData (cluster, addresses by broker id, acting-master flag, zone)
-        self.broker_addr_table: dict[str, BrokerData] = {}
+        self.broker_addr_table: dict[str, BrokerData] = JavaConcurrentHashMap(initial_capacity=128)
         #: clusterName -> brokerNames
-        self.cluster_addr_table: dict[str, set[str]] = {}
+        self.cluster_addr_table: dict[str, set[str]] = JavaConcurrentHashMap(initial_capacity=32)
+        # Never iterated into an answer: plain dicts.
         self.broker_live_table: dict[BrokerKey, BrokerLiveInfo] = {}
         self.filter_server_table: dict[BrokerKey, list[str]] = {}
         #: topic -> brokerName -> static-topic mapping (5.x)
-        self.topic_queue_mapping_info_table: dict[str, dict[str, TopicQueueMappingInfo]] = {}
+        self.topic_queue_mapping_info_table: dict[str, dict[str, TopicQueueMappingInfo]] = (
+            JavaConcurrentHashMap(initial_capacity=1024)
+        )
         self._route_cache: dict[tuple, bytes] = {}
         self._cluster_info_cache: bytes | None = None
 
@@ -129,7 +145,9 @@ class RouteTable:
             reg.broker_name,
             reg.broker_id,
         )
-        members = self.cluster_addr_table.setdefault(cluster, set())
+        members = self.cluster_addr_table.get(cluster)
+        if members is None:
+            members = self.cluster_addr_table[cluster] = JavaHashSet()
         if name not in members:
             members.add(name)
             self._changed()
@@ -137,7 +155,12 @@ class RouteTable:
         broker = self.broker_addr_table.get(name)
         first = broker is None
         if broker is None:
-            broker = BrokerData(cluster=cluster, broker_name=name, enable_acting_master=False)
+            broker = BrokerData(
+                cluster=cluster,
+                broker_name=name,
+                broker_addrs=JavaHashMap(),
+                enable_acting_master=False,
+            )
             self.broker_addr_table[name] = broker
             self._changed()
         acting = bool(reg.enable_acting_master)
@@ -177,7 +200,7 @@ class RouteTable:
             version_changed = first or self._data_version_changed(cluster, addr, reg.data_version)
             if delete_topic_with_registration and not reg.topic_queue_mappings:
                 self._drop_topics_not_in(name, reg.topics)
-            for topic, config in reg.topics.items():
+            for topic, config in self._in_java_order(reg.topics):
                 if version_changed or self._queue_data_missing(topic, name):
                     perm = config.perm
                     if is_prime_slave and broker.enable_acting_master:
@@ -185,7 +208,10 @@ class RouteTable:
                     self._put_queue_data(topic, name, config, perm)
             if version_changed and reg.topic_queue_mappings:
                 for topic, info in reg.topic_queue_mappings.items():
-                    self.topic_queue_mapping_info_table.setdefault(topic, {})[info.bname] = info
+                    mappings = self.topic_queue_mapping_info_table.get(topic)
+                    if mappings is None:
+                        mappings = self.topic_queue_mapping_info_table[topic] = JavaHashMap()
+                    mappings[info.bname] = info
                 self._changed()
 
         self.broker_live_table[(cluster, addr)] = BrokerLiveInfo(
@@ -210,6 +236,17 @@ class RouteTable:
                 outcome.ha_server_addr = master_live.ha_server_addr
         return outcome
 
+    def _in_java_order(self, topics: dict[str, TopicConfig]) -> Iterable[tuple[str, TopicConfig]]:
+        """The body's topics in the order Java iterates them: its ConcurrentHashMap's.
+
+        That order only decides where new topics go inside the buckets of the topic table, so a
+        registration that brings no new topic keeps the body's order.
+        """
+        table = self.topic_queue_table
+        if all(topic in table for topic in topics):
+            return topics.items()
+        return [(topic, topics[topic]) for topic in chm_order(topics)]
+
     def _data_version_changed(self, cluster: str, addr: str, version: DataVersion) -> bool:
         live = self.broker_live_table.get((cluster, addr))
         return live is None or live.data_version != version
@@ -226,7 +263,9 @@ class RouteTable:
             perm=perm,
             topic_sys_flag=config.topic_sys_flag,
         )
-        queues = self.topic_queue_table.setdefault(topic, {})
+        queues = self.topic_queue_table.get(topic)
+        if queues is None:
+            queues = self.topic_queue_table[topic] = JavaHashMap()
         if queues.get(broker_name) != queue:
             queues[broker_name] = queue
             self._changed()
@@ -341,14 +380,15 @@ class RouteTable:
         if not queues:
             return None
         broker_datas = []
-        for broker_name in queues:
+        # Java walks a HashSet copy of the topic's broker names and clones each BrokerData.
+        for broker_name in hashset_copy_order(queues):
             broker = self.broker_addr_table.get(broker_name)
             if broker is not None:
                 broker_datas.append(
                     BrokerData(
                         cluster=broker.cluster,
                         broker_name=broker.broker_name,
-                        broker_addrs=dict(broker.broker_addrs),
+                        broker_addrs=JavaHashMap(broker.broker_addrs),
                         enable_acting_master=broker.enable_acting_master,
                         zone_name=broker.zone_name,
                     )
@@ -374,13 +414,14 @@ class RouteTable:
     def _route_filter_servers(self, brokers: list[BrokerData]) -> dict[str, list[str]]:
         if not self.filter_server_table:
             return {}
-        result = {}
+        # Java puts every address, with null for those without filter servers (which its JSON
+        # leaves out): they take their place in the HashMap all the same.
+        result = JavaHashMap()
         for broker in brokers:
             for addr in broker.broker_addrs.values():
                 servers = self.filter_server_table.get((broker.cluster, addr))
-                if servers is not None:
-                    result[addr] = list(servers)
-        return result
+                result[addr] = None if servers is None else list(servers)
+        return {addr: servers for addr, servers in result.items() if servers is not None}
 
     def encoded_route(
         self,
@@ -403,7 +444,7 @@ class RouteTable:
             )
             if route is None:
                 return None
-            wire = route.to_wire()
+            wire = route_wire(route)
             if standard_json:
                 text = dialect.dumps(wire, sort_keys=True, ascii_only=True)
             else:
@@ -415,8 +456,8 @@ class RouteTable:
     def cluster_info(self) -> dict:
         """ClusterInfo in its wire form (Java names)."""
         return {
-            "brokerAddrTable": {name: b.to_wire() for name, b in self.broker_addr_table.items()},
-            "clusterAddrTable": {c: sorted(names) for c, names in self.cluster_addr_table.items()},
+            "brokerAddrTable": {name: broker_wire(b) for name, b in self.broker_addr_table.items()},
+            "clusterAddrTable": {c: list(names) for c, names in self.cluster_addr_table.items()},
         }
 
     def encoded_cluster_info(self) -> bytes:
@@ -433,25 +474,32 @@ class RouteTable:
     # ------------------------------------------------------------------------------------------
     # Topic lists
 
+    # Java collects each list into a new ConcurrentHashMap key set (`TopicList`), so a list's
+    # order is that set's after adding the topics in the order Java finds them.
+
     def all_topics(self) -> list[str]:
-        return list(self.topic_queue_table)
+        return chm_order(self.topic_queue_table)
 
     def topics_by_cluster(self, cluster: str | None) -> list[str]:
-        members = self.cluster_addr_table.get(cluster or "", set())
-        return [t for t, queues in self.topic_queue_table.items() if not members.isdisjoint(queues)]
+        members = self.cluster_addr_table.get(cluster or "")
+        if not members:
+            return []
+        table = self.topic_queue_table.items()
+        return chm_order(t for name in members for t, queues in table if name in queues)
 
     def system_topics(self) -> tuple[list[str], str | None]:
-        """Cluster and broker names (brokers create topics named after them) and one address."""
+        """Cluster and broker names (brokers create topics named after them) and the first
+        address of the first broker group."""
         topics: list[str] = []
         for cluster, members in self.cluster_addr_table.items():
             topics.append(cluster)
-            topics.extend(sorted(members))
+            topics.extend(members)
         broker_addr = None
         for broker in self.broker_addr_table.values():
             if broker.broker_addrs:
-                broker_addr = broker.broker_addrs[min(broker.broker_addrs)]
+                broker_addr = next(iter(broker.broker_addrs.values()))
                 break
-        return list(dict.fromkeys(topics)), broker_addr
+        return chm_order(topics), broker_addr
 
     def unit_topics(self, *, unit: bool | None, unit_sub: bool | None) -> list[str]:
         """Topics whose *first* QueueData has the given sys-flag bits (None = don't care)."""
@@ -466,7 +514,7 @@ class RouteTable:
             if unit_sub is not None and bool(flags & FLAG_UNIT_SUB) != unit_sub:
                 continue
             result.append(topic)
-        return result
+        return chm_order(result)
 
     # ------------------------------------------------------------------------------------------
     # Admin changes
@@ -515,7 +563,10 @@ class RouteTable:
         if existing is None:
             if any(q.broker_name not in known for q in queue_datas):
                 return
-            self.topic_queue_table[topic] = {q.broker_name: q for q in queue_datas}
+            queues = JavaHashMap()
+            for queue in queue_datas:
+                queues[queue.broker_name] = queue
+            self.topic_queue_table[topic] = queues
             self._changed()
             return
         for queue in queue_datas:
@@ -541,3 +592,17 @@ def _apply_acting_master(route: TopicRouteData) -> None:
         queue = route.queue_data(broker.broker_name)
         if queue is not None and not queue.writable:
             addrs[MASTER_ID] = addrs.pop(min(addrs))
+
+
+def broker_wire(broker: BrokerData) -> dict:
+    """A BrokerData's wire form with its addresses in its map's order (fastjson's), not sorted."""
+    wire = broker.to_wire()
+    wire["brokerAddrs"] = dict(broker.broker_addrs.items())
+    return wire
+
+
+def route_wire(route: TopicRouteData) -> dict:
+    """A route's wire form with every map in the order Java writes it."""
+    wire = route.to_wire()
+    wire["brokerDatas"] = [broker_wire(b) for b in route.broker_datas]
+    return wire

@@ -1,0 +1,483 @@
+"""Iteration order of Java's `HashMap`, `HashSet` and `ConcurrentHashMap` (JDK 8-17).
+
+The Java NameServer keeps its tables in these maps and writes its answers by iterating them, so
+the order of topics, brokers and clusters in an answer follows `String.hashCode`, the table's
+capacity and its history. The maps here are `dict`/`set` subclasses (lookups stay C-fast) whose
+iteration follows the Java order of the same sequence of insertions and removals:
+
+- `JavaHashMap` / `JavaHashSet` (`java.util.HashMap`): a key's bucket is
+  `spread(hash) & (capacity - 1)`; within a bucket, insertion order. A resize splits every bucket
+  keeping relative order, so the order is always "by bucket, then by insertion" -- which is a
+  stable sort of Python's insertion order. Only the capacity has to be tracked: it starts at 16
+  (or from the constructor argument), doubles when the size exceeds 3/4 of it, never shrinks, and
+  also doubles when one bucket reaches 9 entries while the table is smaller than 64.
+- `JavaConcurrentHashMap`: same buckets, but it resizes when the size *reaches* 3/4, its sizing
+  from a constructor argument differs, and a resize does not keep relative order (each bucket's
+  nodes before its "last run" are re-linked in reverse), so the buckets themselves are simulated.
+
+Not modelled: buckets that turn into trees (9 or more keys in one bucket of a table of 64 or
+more), whose order Java changes on later insertions; it needs hash collisions no real topic set
+has. `HashSet(Collection)` is sized as JDK 8-17 do (JDK 19+ size a copy of exactly 12 keys
+smaller).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Hashable, Iterable, Iterator
+from operator import mul
+from typing import Any
+
+_MASK32 = 0xFFFFFFFF
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+_UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
+#: _POWERS[n] = (31**(n-1), ..., 31, 1), reduced to 32 bits: String.hashCode as a dot product.
+_POWERS: list[tuple[int, ...]] = [()]
+_MAX_POWERS = 512
+_HASH_CACHE: dict[str, int] = {}
+_HASH_CACHE_LIMIT = 1 << 20
+
+DEFAULT_CAPACITY = 16
+MIN_TREEIFY_CAPACITY = 64
+TREEIFY_THRESHOLD = 8
+MAXIMUM_CAPACITY = 1 << 30
+
+
+def _powers(n: int) -> tuple[int, ...]:
+    while len(_POWERS) <= n:
+        previous = _POWERS[-1]
+        _POWERS.append((*((p * 31) & _MASK32 for p in previous), 1))
+    return _POWERS[n]
+
+
+def string_hash(s: str) -> int:
+    """`String.hashCode()` as an unsigned 32-bit value (over UTF-16 code units)."""
+    h = _HASH_CACHE.get(s)
+    if h is not None:
+        return h
+    units: Any = s.encode("ascii") if s.isascii() else memoryview(s.encode(_UTF16)).cast("H")
+    n = len(units)
+    if n < _MAX_POWERS:
+        h = sum(map(mul, units, _powers(n))) & _MASK32
+    else:
+        h = 0
+        for unit in units:
+            h = (h * 31 + unit) & _MASK32
+    if len(_HASH_CACHE) >= _HASH_CACHE_LIMIT:
+        _HASH_CACHE.clear()
+    _HASH_CACHE[s] = h
+    return h
+
+
+def long_hash(value: int) -> int:
+    """`Long.hashCode()` as an unsigned 32-bit value."""
+    v = value & _MASK64
+    return (v ^ (v >> 32)) & _MASK32
+
+
+def java_hash(key: Hashable) -> int:
+    """The hash Java gives a key of the types the NameServer's maps hold (String or Long)."""
+    if type(key) is str:
+        return string_hash(key)
+    if type(key) is int:
+        return long_hash(key)
+    raise TypeError(f"no Java hash for {type(key).__name__}")
+
+
+def spread(h: int) -> int:
+    """`HashMap.hash`: high bits folded into the low ones. (ConcurrentHashMap also clears the
+    sign bit, which no table index can see.)"""
+    return h ^ (h >> 16)
+
+
+def bucket(key: Hashable, capacity: int) -> int:
+    return spread(java_hash(key)) & (capacity - 1)
+
+
+def table_size_for(c: int) -> int:
+    """The smallest power of two >= c (at least 1), as `HashMap.tableSizeFor`."""
+    if c <= 1:
+        return 1
+    return min(1 << (c - 1).bit_length(), MAXIMUM_CAPACITY)
+
+
+def hashmap_capacity(initial_capacity: int | None = None) -> int:
+    """Capacity of `new HashMap<>(initialCapacity)` (or `new HashMap<>()`) at its first put."""
+    if initial_capacity is None:
+        return DEFAULT_CAPACITY
+    return table_size_for(initial_capacity)
+
+
+def chm_capacity(initial_capacity: int | None = None) -> int:
+    """Capacity of `new ConcurrentHashMap<>(initialCapacity)` (or the default) at its first put.
+
+    JDK 11+ size it as `tableSizeFor(1 + n / 0.75)`; JDK 8's `tableSizeFor(n + n/2 + 1)` gives the
+    same for every argument the NameServer uses (32, 128, 256, 1024).
+    """
+    if initial_capacity is None:
+        return DEFAULT_CAPACITY
+    return table_size_for(int(1.0 + initial_capacity / 0.75))
+
+
+# ------------------------------------------------------------------------------------------------
+# java.util.HashMap / HashSet
+
+
+def _hashmap_grow(capacity: int, size: int, keys: Iterable[Hashable], new_key: Hashable) -> int:
+    """Capacity after `new_key` was put into a map now holding `size` keys (`keys`, new one
+    included)."""
+    if capacity < MIN_TREEIFY_CAPACITY and size > TREEIFY_THRESHOLD:
+        # A bucket reaching 9 keys in a small table resizes instead of becoming a tree.
+        mask = capacity - 1
+        index = bucket(new_key, capacity)
+        if sum(1 for k in keys if spread(java_hash(k)) & mask == index) > TREEIFY_THRESHOLD:
+            capacity *= 2
+    if size > int(capacity * 0.75) and capacity < MAXIMUM_CAPACITY:
+        capacity *= 2
+    return capacity
+
+
+def _hashmap_order(keys: Iterable[Hashable], capacity: int) -> list:
+    mask = capacity - 1
+    return sorted(keys, key=lambda k: spread(java_hash(k)) & mask)
+
+
+class JavaHashMap(dict):
+    """A dict that iterates as `java.util.HashMap` does after the same puts and removes.
+
+    Built from a mapping, it follows the copy constructor `new HashMap<>(map)`: sized for the
+    mapping's size, filled in the mapping's iteration order.
+    """
+
+    __slots__ = ("_capacity", "_order")
+
+    def __init__(self, source: Any = None, *, initial_capacity: int | None = None) -> None:
+        super().__init__()
+        self._order: list | None = None
+        if source is None:
+            self._capacity = hashmap_capacity(initial_capacity)
+            return
+        items = list(source.items()) if hasattr(source, "items") else list(source)
+        # HashMap(Map): threshold for size/0.75 + 1, so the copy never resizes while filling.
+        self._capacity = table_size_for(int(len(items) / 0.75 + 1.0)) if items else 16
+        for key, value in items:
+            self[key] = value
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        if key in self:
+            dict.__setitem__(self, key, value)
+            return
+        dict.__setitem__(self, key, value)
+        self._order = None
+        self._capacity = _hashmap_grow(self._capacity, len(self), dict.keys(self), key)
+
+    def __delitem__(self, key: Hashable) -> None:
+        dict.__delitem__(self, key)
+        self._order = None
+
+    def setdefault(self, key: Hashable, default: Any = None) -> Any:
+        if key in self:
+            return dict.__getitem__(self, key)
+        self[key] = default
+        return default
+
+    def pop(self, key: Hashable, *default: Any) -> Any:
+        if key in self:
+            self._order = None
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key = next(iter(self))
+        return key, self.pop(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def clear(self) -> None:  # Java keeps the table's capacity
+        dict.clear(self)
+        self._order = None
+
+    def copy(self) -> JavaHashMap:
+        return JavaHashMap(self)
+
+    def _ordered(self) -> list:
+        order = self._order
+        if order is None:
+            order = self._order = _hashmap_order(dict.keys(self), self._capacity)
+        return order
+
+    def __iter__(self) -> Iterator:
+        return iter(self._ordered())
+
+    def __reversed__(self) -> Iterator:
+        return reversed(self._ordered())
+
+    def keys(self) -> list:  # type: ignore[override]
+        return list(self._ordered())
+
+    def values(self) -> list:  # type: ignore[override]
+        get = dict.__getitem__
+        return [get(self, k) for k in self._ordered()]
+
+    def items(self) -> list:  # type: ignore[override]
+        get = dict.__getitem__
+        return [(k, get(self, k)) for k in self._ordered()]
+
+    def __repr__(self) -> str:
+        return f"JavaHashMap({dict(self.items())!r})"
+
+
+class JavaHashSet(set):
+    """A set that iterates as `java.util.HashSet` does after the same adds and removes."""
+
+    __slots__ = ("_capacity", "_order", "_sequence")
+
+    def __init__(
+        self, source: Iterable[Hashable] | None = None, *, initial_capacity: int | None = None
+    ) -> None:
+        super().__init__()
+        self._order: list | None = None
+        self._sequence: dict = {}  # insertion order, which breaks ties inside a bucket
+        if source is None:
+            self._capacity = hashmap_capacity(initial_capacity)
+            return
+        items = list(source)
+        # HashSet(Collection): new HashMap<>(max((int) (n / .75f) + 1, 16)), then addAll.
+        self._capacity = table_size_for(max(int(len(items) / 0.75) + 1, 16))
+        for key in items:
+            self.add(key)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def add(self, key: Hashable) -> None:
+        if key in self:
+            return
+        set.add(self, key)
+        self._sequence[key] = None
+        self._order = None
+        self._capacity = _hashmap_grow(self._capacity, len(self), self._sequence, key)
+
+    def discard(self, key: Hashable) -> None:
+        if key in self:
+            self.remove(key)
+
+    def remove(self, key: Hashable) -> None:
+        set.remove(self, key)
+        del self._sequence[key]
+        self._order = None
+
+    def pop(self) -> Any:
+        key = next(iter(self))
+        self.remove(key)
+        return key
+
+    def clear(self) -> None:
+        set.clear(self)
+        self._sequence.clear()
+        self._order = None
+
+    def update(self, *others: Iterable[Hashable]) -> None:
+        for other in others:
+            for key in other:
+                self.add(key)
+
+    def _ordered(self) -> list:
+        order = self._order
+        if order is None:
+            order = self._order = _hashmap_order(self._sequence, self._capacity)
+        return order
+
+    def __iter__(self) -> Iterator:
+        return iter(self._ordered())
+
+    def __repr__(self) -> str:
+        return f"JavaHashSet({self._ordered()!r})"
+
+
+def hashset_copy_order(keys: Iterable[Hashable]) -> list:
+    """Iteration order of `new HashSet<>(collection)` for a collection iterating as `keys`."""
+    return JavaHashSet(keys)._ordered()
+
+
+# ------------------------------------------------------------------------------------------------
+# java.util.concurrent.ConcurrentHashMap
+
+
+class _ChmTable:
+    """The buckets of a ConcurrentHashMap: index -> list of (spread hash, key), in link order."""
+
+    __slots__ = ("bins", "capacity", "size", "size_ctl")
+
+    def __init__(self, capacity: int) -> None:
+        self.bins: dict[int, list[tuple[int, Hashable]]] = {}
+        self.capacity = capacity
+        self.size = 0
+        self.size_ctl = capacity - (capacity >> 2)
+
+    def insert(self, key: Hashable) -> None:
+        """Put a key that is not in the map."""
+        h = spread(java_hash(key))
+        index = h & (self.capacity - 1)
+        chain = self.bins.get(index)
+        if chain is None:
+            self.bins[index] = [(h, key)]
+        else:
+            old_length = len(chain)
+            chain.append((h, key))
+            if old_length >= TREEIFY_THRESHOLD and self.capacity < MIN_TREEIFY_CAPACITY:
+                self._presize(self.capacity << 1)
+        self.size += 1
+        while self.size >= self.size_ctl and self.capacity < MAXIMUM_CAPACITY:
+            self._transfer()
+
+    def remove(self, key: Hashable) -> None:
+        h = spread(java_hash(key))
+        index = h & (self.capacity - 1)
+        chain = self.bins[index]
+        for position, (_, k) in enumerate(chain):
+            if k == key:
+                del chain[position]
+                break
+        if not chain:
+            del self.bins[index]
+        self.size -= 1
+
+    def _presize(self, size: int) -> None:
+        # tryPresize: double until the control size covers 1.5 * size + 1.
+        wanted = table_size_for(size + (size >> 1) + 1)
+        while wanted > self.size_ctl and self.capacity < MAXIMUM_CAPACITY:
+            self._transfer()
+
+    def _transfer(self) -> None:
+        n = self.capacity
+        bins: dict[int, list[tuple[int, Hashable]]] = {}
+        for index, chain in self.bins.items():
+            if len(chain) == 1:
+                bins[index | (chain[0][0] & n)] = chain
+                continue
+            # The longest tail whose nodes all go the same way is moved as is; the nodes before
+            # it are re-linked one by one at the head of their new bucket (so reversed).
+            run_bit = chain[-1][0] & n
+            last_run = len(chain) - 1
+            while last_run > 0 and chain[last_run - 1][0] & n == run_bit:
+                last_run -= 1
+            low: list[tuple[int, Hashable]] = []
+            high: list[tuple[int, Hashable]] = []
+            for node in chain[:last_run]:
+                (high if node[0] & n else low).append(node)
+            low.reverse()
+            high.reverse()
+            (high if run_bit else low).extend(chain[last_run:])
+            if low:
+                bins[index] = low
+            if high:
+                bins[index | n] = high
+        self.bins = bins
+        self.capacity = n << 1
+        self.size_ctl = (n << 1) - (n >> 1)
+
+    def ordered(self) -> list:
+        bins = self.bins
+        return [k for index in sorted(bins) for _, k in bins[index]]
+
+
+class JavaConcurrentHashMap(dict):
+    """A dict that iterates as `java.util.concurrent.ConcurrentHashMap` does after the same puts
+    and removes."""
+
+    __slots__ = ("_order", "_table")
+
+    def __init__(self, *, initial_capacity: int | None = None) -> None:
+        super().__init__()
+        self._table = _ChmTable(chm_capacity(initial_capacity))
+        self._order: list | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self._table.capacity
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        if key not in self:
+            self._table.insert(key)
+            self._order = None
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Hashable) -> None:
+        dict.__delitem__(self, key)
+        self._table.remove(key)
+        self._order = None
+
+    def setdefault(self, key: Hashable, default: Any = None) -> Any:
+        if key in self:
+            return dict.__getitem__(self, key)
+        self[key] = default
+        return default
+
+    def pop(self, key: Hashable, *default: Any) -> Any:
+        if key in self:
+            value = dict.pop(self, key)
+            self._table.remove(key)
+            self._order = None
+            return value
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key = next(iter(self))
+        return key, self.pop(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def clear(self) -> None:  # Java keeps the table's capacity
+        dict.clear(self)
+        self._table = _ChmTable(self._table.capacity)
+        self._order = None
+
+    def copy(self) -> dict:
+        raise TypeError("copy a JavaConcurrentHashMap explicitly (Java has no copy constructor)")
+
+    def _ordered(self) -> list:
+        order = self._order
+        if order is None:
+            order = self._order = self._table.ordered()
+        return order
+
+    def __iter__(self) -> Iterator:
+        return iter(self._ordered())
+
+    def __reversed__(self) -> Iterator:
+        return reversed(self._ordered())
+
+    def keys(self) -> list:  # type: ignore[override]
+        return list(self._ordered())
+
+    def values(self) -> list:  # type: ignore[override]
+        get = dict.__getitem__
+        return [get(self, k) for k in self._ordered()]
+
+    def items(self) -> list:  # type: ignore[override]
+        get = dict.__getitem__
+        return [(k, get(self, k)) for k in self._ordered()]
+
+    def __repr__(self) -> str:
+        return f"JavaConcurrentHashMap({dict(self.items())!r})"
+
+
+def chm_order(keys: Iterable[Hashable], *, initial_capacity: int | None = None) -> list:
+    """Iteration order of a new ConcurrentHashMap (or `ConcurrentHashMap.newKeySet()`) after
+    adding `keys` in this order; repeated keys keep their first place."""
+    table = _ChmTable(chm_capacity(initial_capacity))
+    seen: set = set()
+    for key in keys:
+        if key not in seen:
+            seen.add(key)
+            table.insert(key)
+    return table.ordered()

@@ -1,0 +1,212 @@
+"""The Java iteration-order model against known Java facts and against a literal simulation."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from nsctl.server.java_order import (
+    JavaConcurrentHashMap,
+    JavaHashMap,
+    JavaHashSet,
+    chm_capacity,
+    chm_order,
+    hashset_copy_order,
+    long_hash,
+    string_hash,
+)
+from tests.server.java_reference import ReferenceConcurrentHashMap, ReferenceHashMap
+
+
+def signed(h: int) -> int:
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+# ------------------------------------------------------------------------------------------------
+# Known Java values
+
+
+def test_string_hash_matches_java():
+    assert signed(string_hash("")) == 0
+    assert signed(string_hash("hello")) == 99162322
+    assert signed(string_hash("polygenelubricants")) == -(2**31)  # Integer.MIN_VALUE
+    assert string_hash("Aa") == string_hash("BB") == 2112
+    # UTF-16 code units: a supplementary character counts as its two surrogates.
+    assert string_hash("\U0001d11e") == (0xD834 * 31 + 0xDD1E)
+    assert string_hash("abc") == 96354
+
+
+def test_long_hash_matches_java():
+    assert long_hash(0) == 0
+    assert long_hash(1) == 1
+    assert long_hash(-1) == 0  # (int)(-1L ^ (-1L >>> 32))
+    assert long_hash(1 << 32) == 1
+
+
+def test_capacities_match_java():
+    assert chm_capacity(1024) == 2048  # RouteInfoManager's topicQueueTable
+    assert chm_capacity(128) == 256
+    assert chm_capacity(32) == 64
+    assert chm_capacity() == 16
+    m = JavaHashMap()
+    for i in range(12):
+        m[f"k{i}"] = i
+    assert m.capacity == 16
+    m["k12"] = 12  # the 13th entry exceeds 0.75 * 16
+    assert m.capacity == 32
+    c = JavaConcurrentHashMap()
+    for i in range(11):
+        c[f"k{i}"] = i
+    assert c.capacity == 16
+    c["k11"] = 11  # ConcurrentHashMap resizes on reaching 0.75 * 16
+    assert c.capacity == 32
+    assert JavaHashSet([f"k{i}" for i in range(12)]).capacity == 32  # (int)(12/.75f)+1 = 17
+    assert JavaHashMap({i: str(i) for i in range(3)}).capacity == 8  # tableSizeFor(3/.75f+1)
+
+
+def test_removal_never_shrinks_and_reinsertion_goes_to_the_tail():
+    colliding = ["AaAa", "BBBB", "AaBB", "BBAa"]  # one hash, one bucket
+    m = JavaHashMap()
+    for key in colliding:
+        m[key] = 1
+    assert list(m) == colliding
+    del m["AaAa"]
+    m["AaAa"] = 2
+    assert list(m) == ["BBBB", "AaBB", "BBAa", "AaAa"]
+    for i in range(40):
+        m[f"x{i}"] = i
+    for i in range(40):
+        del m[f"x{i}"]
+    assert m.capacity == 64
+
+
+def test_java_order_is_not_insertion_order():
+    keys = [f"Topic{i:03d}" for i in range(50)]
+    assert list(chm_order(keys)) != keys
+    assert sorted(chm_order(keys)) == sorted(keys)
+
+
+# ------------------------------------------------------------------------------------------------
+# The fast model against the literal simulation
+
+# Sixteen strings with one hash (blocks of "Aa"/"BB"): buckets that overflow and split.
+SAME_HASH = ["".join(p) for p in itertools.product(["Aa", "BB"], repeat=4)]
+KEYS = st.one_of(
+    st.sampled_from(SAME_HASH),
+    st.text(max_size=6),
+    st.integers(0, 300).map(lambda i: f"Topic{i}"),
+)
+OPS = st.lists(st.tuples(st.booleans(), KEYS), max_size=300)
+
+
+def run_ops(model, reference, ops) -> None:
+    for insert, key in ops:
+        if insert:
+            if isinstance(model, JavaHashSet):
+                model.add(key)
+            else:
+                model[key] = key
+            reference.put(key)
+        else:
+            if isinstance(model, JavaHashSet):
+                model.discard(key)
+            else:
+                model.pop(key, None)
+            reference.remove(key)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=OPS, initial=st.sampled_from([None, 1, 2, 16, 100]))
+def test_hashmap_order_matches_reference(ops, initial):
+    model, reference = JavaHashMap(initial_capacity=initial), ReferenceHashMap(initial)
+    run_ops(model, reference, ops)
+    assume(not reference.treeified)
+    assert list(model) == reference.order()
+    assert list(model.values()) == reference.order()
+    assert model.capacity == reference.capacity
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=OPS)
+def test_hashset_order_matches_reference(ops):
+    model, reference = JavaHashSet(), ReferenceHashMap()
+    run_ops(model, reference, ops)
+    assume(not reference.treeified)
+    assert list(model) == reference.order()
+    assert model == set(reference.order())
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=OPS, initial=st.sampled_from([None, 1, 16, 32, 128]))
+def test_concurrent_hashmap_order_matches_reference(ops, initial):
+    model, reference = (
+        JavaConcurrentHashMap(initial_capacity=initial),
+        ReferenceConcurrentHashMap(initial),
+    )
+    run_ops(model, reference, ops)
+    assume(not reference.treeified)
+    assert list(model) == reference.order()
+    assert [k for k, _ in model.items()] == reference.order()
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(KEYS, max_size=400))
+def test_chm_order_matches_reference(keys):
+    reference = ReferenceConcurrentHashMap()
+    for key in keys:
+        reference.put(key)
+    assume(not reference.treeified)
+    assert chm_order(keys) == reference.order()
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=OPS)
+def test_copies_match_reference(ops):
+    source = JavaHashMap()
+    run_ops(source, ReferenceHashMap(), ops)
+    keys = list(source)
+    reference_set = ReferenceHashMap.hash_set_of(keys)
+    reference_copy = ReferenceHashMap.copy_of(keys)
+    assume(not reference_set.treeified and not reference_copy.treeified)
+    assert hashset_copy_order(keys) == reference_set.order()
+    assert list(JavaHashMap(source)) == reference_copy.order()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(
+        st.one_of(st.integers(0, 20), st.integers(-(2**63), 2**63 - 1)), max_size=30, unique=True
+    )
+)
+def test_long_keys_match_reference(ids):
+    """Broker ids: HashMap<Long, String>, and its copy (a route's BrokerData clone)."""
+    model, reference = JavaHashMap(), ReferenceHashMap()
+    for broker_id in ids:
+        model[broker_id] = str(broker_id)
+        reference.put(broker_id)
+    assume(not reference.treeified)
+    assert list(model) == reference.order()
+    assert list(JavaHashMap(model)) == ReferenceHashMap.copy_of(reference.order()).order()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    others=st.lists(st.integers(0, 60).map(lambda i: f"Topic{i}"), max_size=12),
+    same=st.integers(9, 10),
+    chm=st.booleans(),
+)
+def test_a_crowded_bucket_in_a_small_table_resizes(others, same, chm):
+    """9 keys in one bucket of a table under 64: Java resizes instead of making a tree."""
+    keys = [*others[: len(others) // 2], *SAME_HASH[:same], *others[len(others) // 2 :]]
+    if chm:
+        model, reference = JavaConcurrentHashMap(), ReferenceConcurrentHashMap()
+    else:
+        model, reference = JavaHashMap(), ReferenceHashMap()
+    for key in keys:
+        model[key] = key
+        reference.put(key)
+    assume(not reference.treeified)
+    assert model.capacity >= 32
+    assert list(model) == reference.order()
