@@ -9,6 +9,7 @@ answered by its successor. A timeout closes the connection, as the Java client d
 from __future__ import annotations
 
 import asyncio
+import os
 import logging
 import socket
 from typing import TYPE_CHECKING
@@ -265,7 +266,9 @@ class AsyncConnection:
                 return NameServerConnectionError(
                     f"TLS handshake with {self.address} failed: {reason}", address=self.address
                 )
-        reason = exc.strerror or str(exc) or type(exc).__name__
+        # asyncio puts "Connect call failed (host, port)" in strerror; the errno says why.
+        reason = os.strerror(exc.errno) if exc.errno else exc.strerror
+        reason = reason or str(exc) or type(exc).__name__
         return NameServerConnectionError(
             f"cannot connect to {self.address}: {reason}", address=self.address
         )

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R", bound="RemotingClient")
+AR = TypeVar("AR", bound="AsyncRemotingClient")
 
 #: The result of a call: the value itself on `NameServerClient`, an awaitable of it on
 #: `AsyncNameServerClient`.
@@ -215,8 +217,9 @@ def _with_opaque(command: RemotingCommand) -> RemotingCommand:
     return dataclasses.replace(command, opaque=OPAQUES.next())
 
 
-class NameServerClient(NameServerCalls):
-    """A blocking client of one NameServer. Thread-safe: threads take turns on the connection.
+class RemotingClient:
+    """A blocking remoting connection to one address (a NameServer or a broker): it moves the
+    frames of the operations its subclass's calls build. Thread-safe: threads take turns.
 
     `timeout` bounds each call (connecting included), `connect_timeout` the connect alone.
     With `ssl_context` the connection is TLS (see `nsctl.client.tls.client_context`).
@@ -257,7 +260,7 @@ class NameServerClient(NameServerCalls):
     def close(self) -> None:
         self._connection.close()
 
-    def __enter__(self) -> NameServerClient:
+    def __enter__(self: R) -> R:
         return self
 
     def __exit__(
@@ -269,7 +272,7 @@ class NameServerClient(NameServerCalls):
         self.close()
 
     def __repr__(self) -> str:
-        return f"NameServerClient({self.address!r})"
+        return f"{type(self).__name__}({self.address!r})"
 
     def _execute(self, operation: Operation[T]) -> T | None:
         command = operation.build(OPAQUES.next(), self.serialize_type)
@@ -280,11 +283,18 @@ class NameServerClient(NameServerCalls):
         return operation.parse(response, self.address)
 
 
-class AsyncNameServerClient(NameServerCalls):
-    """The asyncio client of one NameServer: every call method returns an awaitable.
+class NameServerClient(RemotingClient, NameServerCalls):
+    """A blocking client of one NameServer. Thread-safe: threads take turns on the connection.
 
-    Any number of calls may be in flight at once on its single connection, TLS with
-    `ssl_context`.
+    `timeout` bounds each call (connecting included), `connect_timeout` the connect alone.
+    With `ssl_context` the connection is TLS (see `nsctl.client.tls.client_context`).
+    """
+
+
+class AsyncRemotingClient:
+    """An asyncio remoting connection to one address: every call method of its subclass
+    returns an awaitable. Any number of calls may be in flight at once on its single
+    connection, TLS with `ssl_context`.
     """
 
     def __init__(
@@ -329,7 +339,7 @@ class AsyncNameServerClient(NameServerCalls):
     async def aclose(self) -> None:
         await self._connection.close()
 
-    async def __aenter__(self) -> AsyncNameServerClient:
+    async def __aenter__(self: AR) -> AR:
         return self
 
     async def __aexit__(
@@ -341,7 +351,7 @@ class AsyncNameServerClient(NameServerCalls):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncNameServerClient({self.address!r})"
+        return f"{type(self).__name__}({self.address!r})"
 
     async def _execute(self, operation: Operation[T]) -> T | None:
         command = operation.build(OPAQUES.next(), self.serialize_type)
@@ -350,3 +360,11 @@ class AsyncNameServerClient(NameServerCalls):
             return None
         response = await self._connection.request(command, self.timeout)
         return operation.parse(response, self.address)
+
+
+class AsyncNameServerClient(AsyncRemotingClient, NameServerCalls):
+    """The asyncio client of one NameServer: every call method returns an awaitable.
+
+    Any number of calls may be in flight at once on its single connection, TLS with
+    `ssl_context`.
+    """

@@ -1,4 +1,4 @@
-"""Every NameServer call, defined once and free of I/O.
+"""Every NameServer call and broker query, defined once and free of I/O.
 
 An `Operation` says how the request is built (code, ext fields, body) and how the response is
 turned into a typed result or a typed error. The sync and asyncio clients only move the frames:
@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from nsctl.client.errors import NameServerDataParseError, response_error
 from nsctl.protocol import headers as h
+from nsctl.protocol.broker_models import BrokerRuntimeInfo, BrokerTopicConfig, TopicStatsTable
 from nsctl.protocol.codes import (
     DEFAULT_VERSION,
     RequestCode,
@@ -379,3 +380,31 @@ def _config_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# --- broker queries (sent to a broker address, not a NameServer) ---------------------------
+
+
+def get_broker_runtime_info() -> Operation[BrokerRuntimeInfo]:
+    # Java sends this one without any ext fields at all.
+    return Operation(
+        _command(RequestCode.GET_BROKER_RUNTIME_INFO),
+        lambda response, address: BrokerRuntimeInfo.decode(response.body),
+    )
+
+
+def get_topic_stats_info(topic: str) -> Operation[TopicStatsTable]:
+    header = h.GetTopicStatsInfoRequestHeader(topic=topic)
+    return Operation(
+        _command(RequestCode.GET_TOPIC_STATS_INFO, header),
+        lambda response, address: TopicStatsTable.decode(response.body),
+    )
+
+
+def get_topic_config(topic: str) -> Operation[BrokerTopicConfig]:
+    """The topic's config on a broker; `TopicNotFoundError` when the broker has none."""
+    header = h.GetTopicConfigRequestHeader(topic=topic, lo=True)
+    return Operation(
+        _command(RequestCode.GET_TOPIC_CONFIG, header),
+        lambda response, address: BrokerTopicConfig.decode(response.body),
+    )

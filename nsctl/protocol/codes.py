@@ -38,6 +38,8 @@ class RequestCode(IntEnum):
     NOTIFY_MIN_BROKER_ID_CHANGE = 905
     # Broker-side codes (not served by a NameServer), named so logs and tools can print them.
     GET_BROKER_RUNTIME_INFO = 28
+    GET_TOPIC_STATS_INFO = 202
+    GET_TOPIC_CONFIG = 351
     DELETE_TOPIC_IN_BROKER = 215
     QUERY_TOPIC_CONSUME_BY_WHO = 300
     GET_SYSTEM_TOPIC_LIST_FROM_BROKER = 305

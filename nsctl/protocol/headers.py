@@ -212,6 +212,21 @@ class GetTopicsByClusterRequestHeader(Header):
     cluster: str | None = None  # sic: not clusterName
 
 
+# --- broker queries (answered by a broker, not a NameServer) --------------------------------
+
+
+@dataclass(slots=True)
+class GetTopicStatsInfoRequestHeader(Header):
+    topic: str | None = None
+    lo: bool | None = None  # "logical": static-topic aware; mqadmin leaves it out here
+
+
+@dataclass(slots=True)
+class GetTopicConfigRequestHeader(Header):
+    topic: str | None = None
+    lo: bool | None = None
+
+
 #: Ext fields the 5.x client hooks add to requests; a NameServer reads only the zone pair.
 ZONE_NAME_EXT = "__ZONE_NAME"
 ZONE_MODE_EXT = "__ZONE_MODE"
