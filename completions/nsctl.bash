@@ -62,8 +62,9 @@ _nsctl() {
     esac
     case "$cmd" in
         addWritePerm) COMPREPLY=($(compgen -W "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
+        brokerStatus) COMPREPLY=($(compgen -W "-b --brokerAddr -c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         check) COMPREPLY=($(compgen -W "--expect-brokers --expect-cluster -t --topic --consistent -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
-        clusterList) COMPREPLY=($(compgen -W "-c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
+        clusterList) COMPREPLY=($(compgen -W "-c --clusterName -m --moreStats -i --interval --no-stats -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         deleteKV) COMPREPLY=($(compgen -W "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         deleteTopic) COMPREPLY=($(compgen -W "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         demo) COMPREPLY=($(compgen -W "-o --output --debug -h --help" -- "$cur")) ;;
@@ -77,12 +78,13 @@ _nsctl() {
         topicClusterList) COMPREPLY=($(compgen -W "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         topicList) COMPREPLY=($(compgen -W "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         topicRoute) COMPREPLY=($(compgen -W "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
+        topicStatus) COMPREPLY=($(compgen -W "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         unregisterBroker) COMPREPLY=($(compgen -W "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         updateNamesrvConfig) COMPREPLY=($(compgen -W "-k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         updateOrderConf) COMPREPLY=($(compgen -W "-t --topic -m --method -v --orderConf -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         watch) COMPREPLY=($(compgen -W "-t --topic --cluster -s --namespace --interval --count --until --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
         wipeWritePerm) COMPREPLY=($(compgen -W "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" -- "$cur")) ;;
-        *) COMPREPLY=($(compgen -W "addWritePerm check clusterList deleteKV deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute unregisterBroker updateNamesrvConfig updateOrderConf watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
+        *) COMPREPLY=($(compgen -W "addWritePerm brokerStatus check clusterList deleteKV deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateNamesrvConfig updateOrderConf watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" -- "$cur")) ;;
     esac
 }
 complete -o default -F _nsctl nsctl

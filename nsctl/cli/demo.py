@@ -68,7 +68,7 @@ async def _wait_registered(agents, address: str) -> None:
 
 
 def _tour(address: str, output: Output) -> None:
-    from nsctl.cli.cluster import cluster_list_command
+    from nsctl.cli.cluster_list import cluster_list_command
     from nsctl.cli.kv import get_kv, get_kv_list, put_kv
     from nsctl.cli.topics import topic_list, topic_route
 
@@ -76,7 +76,7 @@ def _tour(address: str, output: Output) -> None:
         return Target(address, output, timeout=3.0, retries=1, address_server=None, verbose=False)
 
     steps = [
-        ("clusterList", lambda t: cluster_list_command(t)),
+        ("clusterList --no-stats", lambda t: cluster_list_command(t, no_stats=True)),
         ("topicRoute -t DemoTopic", lambda t: topic_route(t, topic="DemoTopic")),
         ("topicList", lambda t: topic_list(t)),
         (

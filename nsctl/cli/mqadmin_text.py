@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nsctl.protocol.models import ClusterInfo, TopicRouteData
+from nsctl.protocol.models import TopicRouteData
 
 #: Fields that are Java Maps (not beans); fastjson's pretty printer lays them out differently.
 _MAP_FIELDS = frozenset(
@@ -83,54 +83,6 @@ def route_list(route: TopicRouteData) -> list[str]:
     lines.append("-" * 158)
     names = len({q.broker_name for q in route.queue_datas})
     lines.append(_ROUTE_ROW % ("Total:", names, "", read_total, write_total, ""))
-    return lines
-
-
-_CLUSTER_ROW = "%-16s  %-22s  %-4s  %-22s %-16s %19s %19s %10s %5s %6s"
-_NO_STATS = "%9.2f(%s,%sms)" % (0.0, "", "")
-
-
-def cluster_list(info: ClusterInfo, cluster: str | None = None) -> list[str]:
-    """`mqadmin clusterList`, 4.9.8 layout. Broker statistics are not a NameServer's to give,
-    so those columns hold what mqadmin prints for a broker it cannot reach."""
-    lines = [
-        _CLUSTER_ROW
-        % (
-            "#Cluster Name",
-            "#Broker Name",
-            "#BID",
-            "#Addr",
-            "#Version",
-            "#InTPS(LOAD)",
-            "#OutTPS(LOAD)",
-            "#PCWait(ms)",
-            "#Hour",
-            "#SPACE",
-        )
-    ]
-    for name in sorted(info.cluster_addr_table):
-        if cluster is not None and name != cluster:
-            continue
-        for broker_name in sorted(info.cluster_addr_table[name]):
-            broker = info.broker_addr_table.get(broker_name)
-            if broker is None:
-                continue
-            for broker_id, addr in sorted(broker.broker_addrs.items()):
-                lines.append(
-                    _CLUSTER_ROW
-                    % (
-                        name,
-                        broker_name,
-                        broker_id,
-                        addr,
-                        "",
-                        _NO_STATS,
-                        _NO_STATS,
-                        "",
-                        "0.00",
-                        "0.0000",
-                    )
-                )
     return lines
 
 

@@ -66,13 +66,13 @@ def test_cluster_list_modes(script_runner, cluster):
     data = as_json(run(script_runner, ns, "clusterList", "-o", "json"))
     assert sorted(data["clusterAddrTable"]["DefaultCluster"]) == ["broker-a", "broker-b"]
     plain = run(script_runner, ns, "clusterList", "-o", "plain").stdout.splitlines()
-    assert plain[0].startswith("#Cluster Name     #Broker Name")
+    assert plain[0].startswith("#Cluster Name           #Broker Name")  # mqadmin 5.3.3
     assert [line.split()[:4] for line in plain[1:]] == [
         ["DefaultCluster", "broker-a", "0", "127.0.0.1:10911"],
         ["DefaultCluster", "broker-a", "1", "127.0.0.1:10921"],
         ["DefaultCluster", "broker-b", "0", "127.0.0.1:10931"],
     ]
-    table = run(script_runner, ns, "clusterList", "-c", "DefaultCluster").stdout
+    table = run(script_runner, ns, "clusterList", "-c", "DefaultCluster", "--no-stats").stdout
     assert "slave" in table
     missing = run(script_runner, ns, "clusterList", "-c", "Nope", ok=False)
     assert missing.returncode == 1 and "Nope" in missing.stderr

@@ -1,0 +1,62 @@
+"""What the broker views share: asking brokers from a command, and reporting the ones that
+did not answer (one stderr line each, and the exit code they add up to)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nsctl.cli.common import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, Target, classify
+
+if TYPE_CHECKING:
+    from nsctl.client.broker_client import AsyncBrokerClient
+    from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
+
+T = TypeVar("T")
+
+
+def ask_brokers(
+    target: Target,
+    addresses: Iterable[str],
+    query: Callable[[AsyncBrokerClient], Awaitable[T]],
+) -> dict[str, BrokerAnswer[T]]:
+    """`query` on every address at once, each bounded by the command's --timeout."""
+    from nsctl.client.broker_fanout import query_brokers_sync
+
+    return query_brokers_sync(
+        addresses, query, timeout=target.timeout, ssl_context=target.ssl_context
+    )
+
+
+def describe(broker: ListedBroker) -> str:
+    return f"{broker.broker_name} {broker.address} (id {broker.broker_id})"
+
+
+def report_failures(
+    answers: Mapping[str, BrokerAnswer[Any]], names: Mapping[str, str] | None = None
+) -> int:
+    """One stderr line per broker that gave no answer; the exit code they stand for: 0 when
+    none failed, 3 when every failure was a broker out of reach, else 1."""
+    codes = set()
+    for address, answer in answers.items():
+        if answer.error is None:
+            continue
+        code, message = classify(answer.error)
+        codes.add(code)
+        label = (names or {}).get(address, address)
+        print(f"nsctl: broker {label}: {message}", file=sys.stderr)
+    if not codes:
+        return EXIT_OK
+    return EXIT_UNREACHABLE if codes == {EXIT_UNREACHABLE} else EXIT_ERROR
+
+
+def answer_json(answer: BrokerAnswer[Any] | None) -> dict[str, Any]:
+    """reachable / error / latencyMs of one broker, for the JSON documents."""
+    if answer is None:
+        return {"reachable": None, "error": None, "latencyMs": None}
+    return {
+        "reachable": answer.reachable,
+        "error": answer.error_text,
+        "latencyMs": None if answer.latency_ms is None else round(answer.latency_ms, 2),
+    }

@@ -1,0 +1,214 @@
+"""`nsctl clusterList`: clusters and broker addresses from the NameServer, with each broker's
+live runtime figures (asked of every broker at once) as mqadmin 5.3.3 shows them."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
+from nsctl.cli.render import emit_json, emit_lines, emit_table
+
+if TYPE_CHECKING:
+    from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
+    from nsctl.protocol.broker_models import BrokerRuntimeInfo
+    from nsctl.protocol.models import ClusterInfo
+
+Answers = dict[str, "BrokerAnswer[BrokerRuntimeInfo]"]
+
+
+@nameserver_command(
+    "clusterList",
+    help="List clusters and their broker addresses, with each broker's runtime figures "
+    "(version, TPS and load, timer, page-cache wait, hours kept, disk use, activated), asked of "
+    "every broker at once; an unreachable broker is marked and named on stderr. Exit 0 once the "
+    "NameServer answered: use 'check --probe-brokers' to fail on silent brokers.",
+)
+def cluster_list_command(
+    target: Target,
+    cluster: Annotated[
+        str | None, typer.Option("-c", "--clusterName", help="Only this cluster.")
+    ] = None,
+    more: Annotated[
+        bool,
+        typer.Option(
+            "-m",
+            "--moreStats",
+            help="Messages in and out yesterday and today per broker instead.",
+        ),
+    ] = False,
+    interval: Annotated[
+        int | None,
+        typer.Option(
+            "-i",
+            "--interval",
+            min=1,
+            help="Print again every SECONDS (until interrupted); JSON becomes one line a round.",
+            metavar="SECONDS",
+            show_default=False,
+        ),
+    ] = None,
+    no_stats: Annotated[
+        bool,
+        typer.Option("--no-stats", help="Only what the NameServer knows: do not ask the brokers."),
+    ] = False,
+) -> None:
+    if more and no_stats:
+        fail("-m/--moreStats needs the brokers' figures: drop --no-stats", EXIT_USAGE)
+    if cluster is not None:
+        cluster = cluster.strip()
+    rounds = 0
+    while True:
+        if rounds:
+            time.sleep(interval or 0)
+        rounds += 1
+        _one_round(target, cluster, more=more, stats=not no_stats, stream=interval is not None)
+        if interval is None:
+            return
+
+
+def _one_round(
+    target: Target, cluster: str | None, *, more: bool, stats: bool, stream: bool
+) -> None:
+    from nsctl.client.broker_fanout import listed_brokers
+
+    info = target.manager.invoke(lambda client: client.get_broker_cluster_info())
+    if cluster is not None and cluster not in info.cluster_addr_table:
+        known = ", ".join(sorted(info.cluster_addr_table)) or "none"
+        fail(f"cluster {cluster!r} not found (known: {known})")
+    listed = listed_brokers(info, cluster)
+    answers: Answers = {}
+    if stats and listed:
+        from nsctl.cli.broker_common import ask_brokers, describe, report_failures
+
+        answers = ask_brokers(
+            target, [b.address for b in listed], lambda client: client.get_broker_runtime_info()
+        )
+        report_failures(answers, {b.address: describe(b) for b in listed})
+    if target.output == Output.json:
+        document = _json_document(info, cluster, listed, answers if stats else None)
+        if stream:
+            import json
+
+            sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            emit_json(document)
+    elif target.output == Output.plain:
+        _plain(info, cluster, answers, more=more)
+    else:
+        _table(listed, answers, more=more, stats=stats)
+
+
+def _plain(info: ClusterInfo, cluster: str | None, answers: Answers, *, more: bool) -> None:
+    from nsctl.cli import broker_text
+
+    rows = broker_text.mqadmin_rows(info, cluster)
+    if more:
+        emit_lines(broker_text.cluster_more_lines(rows, answers))
+        return
+    now_ms = int(time.time() * 1000)
+    emit_lines(broker_text.cluster_list_lines(rows, answers, now_ms))
+    for row in rows:
+        answer = answers.get(row.address)
+        if answer is not None and answer.value is not None:
+            for problem in broker_text.runtime_columns(answer.value, now_ms).problems:
+                print(f"nsctl: broker {row.address}: {problem}", file=sys.stderr)
+
+
+def _table(listed: list[ListedBroker], answers: Answers, *, more: bool, stats: bool) -> None:
+    from nsctl.cli import broker_text
+
+    if not stats:
+        rows = [
+            (
+                b.cluster,
+                b.broker_name,
+                b.broker_id,
+                "master" if b.broker_id == 0 else "slave",
+                b.address,
+            )
+            for b in listed
+        ]
+        emit_table(None, ("Cluster", "Broker", "BID", "Role", "Address"), rows)
+        return
+    now_ms = int(time.time() * 1000)
+    table_rows: list[tuple[Any, ...]] = []
+    for b in listed:
+        answer = answers.get(b.address)
+        runtime = answer.value if answer is not None else None
+        address = b.address if runtime is not None else f"{b.address} (unreachable)"
+        if more:
+            table_rows.append(
+                (b.cluster, b.broker_name, b.broker_id, address, *broker_text.more_stats(runtime))
+            )
+        else:
+            c = broker_text.runtime_columns(runtime, now_ms)
+            table_rows.append(
+                (
+                    b.cluster,
+                    b.broker_name,
+                    b.broker_id,
+                    address,
+                    c.version,
+                    c.in_tps.strip(),
+                    c.out_tps.strip(),
+                    c.timer,
+                    c.pc_wait,
+                    c.hour,
+                    c.space,
+                    c.activated,
+                )
+            )
+    if more:
+        columns = (
+            "Cluster",
+            "Broker",
+            "BID",
+            "Address",
+            *(c.lstrip("#") for c in broker_text.MORE_COLUMNS[2:]),
+        )
+    else:
+        columns = (
+            "Cluster",
+            "Broker",
+            "BID",
+            "Address",
+            *(c.lstrip("#") for c in broker_text.CLUSTER_COLUMNS[4:]),
+        )
+    emit_table(None, columns, table_rows)
+
+
+def _json_document(
+    info: ClusterInfo, cluster: str | None, listed: list[ListedBroker], answers: Answers | None
+) -> dict[str, Any]:
+    from nsctl.cli.broker_common import answer_json
+
+    data = info.to_wire()
+    if cluster is not None:
+        members = info.cluster_addr_table[cluster]
+        data = {
+            "brokerAddrTable": {k: v for k, v in data["brokerAddrTable"].items() if k in members},
+            "clusterAddrTable": {cluster: members},
+        }
+    if answers is not None:
+        brokers = []
+        for b in listed:
+            answer = answers.get(b.address)
+            brokers.append(
+                {
+                    "cluster": b.cluster,
+                    "brokerName": b.broker_name,
+                    "brokerId": b.broker_id,
+                    "address": b.address,
+                    **answer_json(answer),
+                    "runtime": None
+                    if answer is None or answer.value is None
+                    else dict(sorted(answer.value.table.items())),
+                }
+            )
+        data["brokers"] = brokers
+    return data
