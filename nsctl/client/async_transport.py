@@ -9,8 +9,8 @@ answered by its successor. A timeout closes the connection, as the Java client d
 from __future__ import annotations
 
 import asyncio
-import os
 import logging
+import os
 import socket
 from typing import TYPE_CHECKING
 
