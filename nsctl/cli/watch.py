@@ -210,7 +210,7 @@ class LiveView:
         from rich.live import Live
 
         self.watcher = watcher
-        self.log: deque[WatchEvent] = deque(maxlen=12)
+        self.log: deque[WatchEvent] = deque(maxlen=100)  # as many as the terminal shows
         self.recent: dict[tuple, float] = {}
         self.live = Live(console=Console(), auto_refresh=False, transient=False)
 
@@ -236,31 +236,60 @@ class LiveView:
         self.live.update(self._render(), refresh=True)
 
     def _render(self):
+        """Everything that fits the terminal, the newest changes always: the change log gets the
+        lines the state tables leave free (at least its newest entry), and state tables taller
+        than that are cut at the bottom."""
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
-        parts = []
+        from nsctl.cli.render import fit_tables
+
+        console = self.live.console
         status = Table(title="NameServers", title_justify="left")
         for column in ("NameServer", "Status", "Detail"):
-            status.add_column(column)
+            status.add_column(column, overflow="fold")
         for address, state in self.watcher.states.items():
             label = {None: ("...", "dim"), True: ("UP", "green"), False: ("DOWN", "bold red")}
             text, style = label[state.up]
             status.add_row(address, Text(text, style=style), state.error or "")
-        parts.append(status)
-        for subject in self.watcher.subjects:
-            parts.append(self._subject_table(subject))
+        state_view = Group(status, *(self._subject_table(s) for s in self.watcher.subjects))
+        fit_tables(state_view, console.width)
+        state_lines = console.render_lines(state_view, console.options, pad=False)
+        height = console.height - 1  # the cursor's line
+        events = list(self.log)
+        log = self._log_table(events)
+        while len(events) > 1:  # drop the oldest until the log fits below the state
+            log_height = len(console.render_lines(log, console.options, pad=False))
+            if len(state_lines) + log_height <= height:
+                break
+            events = events[1:]
+            log = self._log_table(events)
+        log_height = len(console.render_lines(log, console.options, pad=False))
+        room = height - log_height
+        if len(state_lines) > room:
+            hidden = len(state_lines) - room + 1
+            state_lines = state_lines[: max(room - 1, 0)]
+            note = f"... {hidden} more lines: a taller terminal shows them"
+            state_lines.append(list(console.render_str(note, style="dim").render(console)))
+        return Group(_Lines(state_lines), log)
+
+    def _log_table(self, events: list[WatchEvent]):
+        from rich.table import Table
+        from rich.text import Text
+
+        from nsctl.cli.render import fit_tables
+
         log = Table(title="Last changes", title_justify="left")
         for column in ("Time", "NameServer", "Change"):
             log.add_column(column, overflow="fold")
-        for event in self.log:
+        for event in events:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
             style = "bold yellow" if time.time() - event.ts < self.HIGHLIGHT_SECONDS else ""
             detail = _describe(event).split(" ", 2)[2]
             log.add_row(stamp, event.namesrv or "all", Text(detail, style=style))
-        parts.append(log)
-        return Group(*parts)
+        fit_tables(log, self.live.console.width)
+        return log
 
     def _subject_table(self, subject: Subject):
         from rich.table import Table
@@ -282,6 +311,20 @@ class LiveView:
                 style = "bold yellow" if self._hot(address, subject, item) else ""
                 table.add_row(address, *(Text(str(c), style=style) for c in cells))
         return table
+
+
+class _Lines:
+    """Lines already rendered (a cropped part of the live view)."""
+
+    def __init__(self, lines: list) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console, options):
+        from rich.segment import Segment
+
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
 
 
 def _rows(subject: Subject, snapshot) -> list[tuple[str, tuple]]:
