@@ -34,6 +34,7 @@ _UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
 #: _POWERS[n] = (31**(n-1), ..., 31, 1), reduced to 32 bits: String.hashCode as a dot product.
 _POWERS: list[tuple[int, ...]] = [()]
 _MAX_POWERS = 512
+#: Spread hashes of strings seen lately (bounded: cleared when full).
 _HASH_CACHE: dict[str, int] = {}
 _HASH_CACHE_LIMIT = 1 << 20
 
@@ -52,21 +53,34 @@ def _powers(n: int) -> tuple[int, ...]:
 
 def string_hash(s: str) -> int:
     """`String.hashCode()` as an unsigned 32-bit value (over UTF-16 code units)."""
-    h = _HASH_CACHE.get(s)
-    if h is not None:
-        return h
     units: Any = s.encode("ascii") if s.isascii() else memoryview(s.encode(_UTF16)).cast("H")
     n = len(units)
     if n < _MAX_POWERS:
-        h = sum(map(mul, units, _powers(n))) & _MASK32
-    else:
-        h = 0
-        for unit in units:
-            h = (h * 31 + unit) & _MASK32
-    if len(_HASH_CACHE) >= _HASH_CACHE_LIMIT:
-        _HASH_CACHE.clear()
-    _HASH_CACHE[s] = h
+        return sum(map(mul, units, _POWERS[n] if n < len(_POWERS) else _powers(n))) & _MASK32
+    h = 0
+    for unit in units:
+        h = (h * 31 + unit) & _MASK32
     return h
+
+
+def _spread_string(s: str) -> int:
+    """`spread(string_hash(s))`, remembered: topic names are hashed again on every list."""
+    h = _HASH_CACHE.get(s)
+    if h is None:
+        h = string_hash(s)
+        h ^= h >> 16
+        if len(_HASH_CACHE) >= _HASH_CACHE_LIMIT:
+            _HASH_CACHE.clear()
+        _HASH_CACHE[s] = h
+    return h
+
+
+def spread_hash(key: Hashable) -> int:
+    """The hash a HashMap or ConcurrentHashMap puts `key` into buckets with."""
+    if type(key) is str:
+        return _spread_string(key)
+    h = java_hash(key)
+    return h ^ (h >> 16)
 
 
 def long_hash(value: int) -> int:
@@ -91,7 +105,7 @@ def spread(h: int) -> int:
 
 
 def bucket(key: Hashable, capacity: int) -> int:
-    return spread(java_hash(key)) & (capacity - 1)
+    return spread_hash(key) & (capacity - 1)
 
 
 def table_size_for(c: int) -> int:
@@ -129,8 +143,8 @@ def _hashmap_grow(capacity: int, size: int, keys: Iterable[Hashable], new_key: H
     if capacity < MIN_TREEIFY_CAPACITY and size > TREEIFY_THRESHOLD:
         # A bucket reaching 9 keys in a small table resizes instead of becoming a tree.
         mask = capacity - 1
-        index = bucket(new_key, capacity)
-        if sum(1 for k in keys if spread(java_hash(k)) & mask == index) > TREEIFY_THRESHOLD:
+        index = spread_hash(new_key) & mask
+        if sum(1 for k in keys if spread_hash(k) & mask == index) > TREEIFY_THRESHOLD:
             capacity *= 2
     if size > int(capacity * 0.75) and capacity < MAXIMUM_CAPACITY:
         capacity *= 2
@@ -139,29 +153,37 @@ def _hashmap_grow(capacity: int, size: int, keys: Iterable[Hashable], new_key: H
 
 def _hashmap_order(keys: Iterable[Hashable], capacity: int) -> list:
     mask = capacity - 1
-    return sorted(keys, key=lambda k: spread(java_hash(k)) & mask)
+    return sorted(keys, key=lambda k: spread_hash(k) & mask)
 
 
 class JavaHashMap(dict):
     """A dict that iterates as `java.util.HashMap` does after the same puts and removes.
 
-    Built from a mapping, it follows the copy constructor `new HashMap<>(map)`: sized for the
-    mapping's size, filled in the mapping's iteration order.
+    `JavaHashMap()` is `new HashMap<>()` and is created at C speed (the NameServer makes one per
+    topic); `with_capacity(n)` is `new HashMap<>(n)` and `copy_of(map)` the copy constructor
+    `new HashMap<>(map)`. The order is computed when iterated (these maps are small), never
+    stored.
     """
 
-    __slots__ = ("_capacity", "_order")
+    _capacity = DEFAULT_CAPACITY  # per instance once it differs
 
-    def __init__(self, source: Any = None, *, initial_capacity: int | None = None) -> None:
-        super().__init__()
-        self._order: list | None = None
-        if source is None:
-            self._capacity = hashmap_capacity(initial_capacity)
-            return
-        items = list(source.items()) if hasattr(source, "items") else list(source)
-        # HashMap(Map): threshold for size/0.75 + 1, so the copy never resizes while filling.
-        self._capacity = table_size_for(int(len(items) / 0.75 + 1.0)) if items else 16
+    @classmethod
+    def with_capacity(cls, initial_capacity: int) -> JavaHashMap:
+        created = cls()
+        created._capacity = hashmap_capacity(initial_capacity)
+        return created
+
+    @classmethod
+    def copy_of(cls, source: Any) -> JavaHashMap:
+        """`new HashMap<>(map)`: sized for size/0.75 + 1 (so it never resizes while filling),
+        filled in the source's iteration order."""
+        items = list(source.items())
+        created = cls()
+        if items:
+            created._capacity = table_size_for(int(len(items) / 0.75 + 1.0))
         for key, value in items:
-            self[key] = value
+            created[key] = value
+        return created
 
     @property
     def capacity(self) -> int:
@@ -172,23 +194,20 @@ class JavaHashMap(dict):
             dict.__setitem__(self, key, value)
             return
         dict.__setitem__(self, key, value)
-        self._order = None
-        self._capacity = _hashmap_grow(self._capacity, len(self), dict.keys(self), key)
-
-    def __delitem__(self, key: Hashable) -> None:
-        dict.__delitem__(self, key)
-        self._order = None
+        size = len(self)
+        capacity = self._capacity
+        if size > (capacity >> 1) + (capacity >> 2) or (
+            size > TREEIFY_THRESHOLD and capacity < MIN_TREEIFY_CAPACITY
+        ):
+            grown = _hashmap_grow(capacity, size, dict.keys(self), key)
+            if grown != capacity:
+                self._capacity = grown
 
     def setdefault(self, key: Hashable, default: Any = None) -> Any:
         if key in self:
             return dict.__getitem__(self, key)
         self[key] = default
         return default
-
-    def pop(self, key: Hashable, *default: Any) -> Any:
-        if key in self:
-            self._order = None
-        return dict.pop(self, key, *default)
 
     def popitem(self) -> tuple[Any, Any]:
         key = next(iter(self))
@@ -198,18 +217,13 @@ class JavaHashMap(dict):
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def clear(self) -> None:  # Java keeps the table's capacity
-        dict.clear(self)
-        self._order = None
-
     def copy(self) -> JavaHashMap:
-        return JavaHashMap(self)
+        return JavaHashMap.copy_of(self)
 
     def _ordered(self) -> list:
-        order = self._order
-        if order is None:
-            order = self._order = _hashmap_order(dict.keys(self), self._capacity)
-        return order
+        if len(self) < 2:
+            return list(dict.keys(self))
+        return _hashmap_order(dict.keys(self), self._capacity)
 
     def __iter__(self) -> Iterator:
         return iter(self._ordered())
@@ -218,7 +232,7 @@ class JavaHashMap(dict):
         return reversed(self._ordered())
 
     def keys(self) -> list:  # type: ignore[override]
-        return list(self._ordered())
+        return self._ordered()
 
     def values(self) -> list:  # type: ignore[override]
         get = dict.__getitem__
@@ -303,6 +317,9 @@ class JavaHashSet(set):
 
 def hashset_copy_order(keys: Iterable[Hashable]) -> list:
     """Iteration order of `new HashSet<>(collection)` for a collection iterating as `keys`."""
+    keys = list(keys)
+    if len(keys) < 2:
+        return keys
     return JavaHashSet(keys)._ordered()
 
 
@@ -310,43 +327,65 @@ def hashset_copy_order(keys: Iterable[Hashable]) -> list:
 # java.util.concurrent.ConcurrentHashMap
 
 
+Node = tuple[int, Hashable]  # (spread hash, key)
+
+
 class _ChmTable:
-    """The buckets of a ConcurrentHashMap: index -> list of (spread hash, key), in link order."""
+    """The buckets of a ConcurrentHashMap: index -> its nodes in link order, a lone node as the
+    (spread hash, key) tuple itself and longer chains as lists of them (most buckets hold one
+    key, and this keeps inserting 100,000 topics cheap)."""
 
     __slots__ = ("bins", "capacity", "size", "size_ctl")
 
     def __init__(self, capacity: int) -> None:
-        self.bins: dict[int, list[tuple[int, Hashable]]] = {}
+        self.bins: dict[int, Node | list[Node]] = {}
         self.capacity = capacity
         self.size = 0
         self.size_ctl = capacity - (capacity >> 2)
 
-    def insert(self, key: Hashable) -> None:
-        """Put a key that is not in the map."""
-        h = spread(java_hash(key))
-        index = h & (self.capacity - 1)
-        chain = self.bins.get(index)
-        if chain is None:
-            self.bins[index] = [(h, key)]
-        else:
-            old_length = len(chain)
-            chain.append((h, key))
-            if old_length >= TREEIFY_THRESHOLD and self.capacity < MIN_TREEIFY_CAPACITY:
-                self._presize(self.capacity << 1)
-        self.size += 1
-        while self.size >= self.size_ctl and self.capacity < MAXIMUM_CAPACITY:
-            self._transfer()
+    def insert_all(self, keys: Iterable[Hashable]) -> None:
+        """Put keys that are not in the map (nor repeated), in this order."""
+        bins = self.bins
+        mask = self.capacity - 1
+        size = self.size
+        size_ctl = self.size_ctl
+        cache_get = _HASH_CACHE.get
+        for key in keys:
+            h = cache_get(key) if type(key) is str else None
+            if h is None:
+                h = spread_hash(key)
+            index = h & mask
+            chain = bins.get(index)
+            if chain is None:
+                bins[index] = (h, key)
+            elif type(chain) is tuple:
+                bins[index] = [chain, (h, key)]
+            else:
+                old_length = len(chain)
+                chain.append((h, key))
+                if old_length >= TREEIFY_THRESHOLD and mask + 1 < MIN_TREEIFY_CAPACITY:
+                    self.size = size
+                    self._presize((mask + 1) << 1)
+                    bins, mask, size_ctl = self.bins, self.capacity - 1, self.size_ctl
+            size += 1
+            while size >= size_ctl and mask + 1 < MAXIMUM_CAPACITY:
+                self.size = size
+                self._transfer()
+                bins, mask, size_ctl = self.bins, self.capacity - 1, self.size_ctl
+        self.size = size
 
     def remove(self, key: Hashable) -> None:
-        h = spread(java_hash(key))
-        index = h & (self.capacity - 1)
+        index = spread_hash(key) & (self.capacity - 1)
         chain = self.bins[index]
-        for position, (_, k) in enumerate(chain):
-            if k == key:
-                del chain[position]
-                break
-        if not chain:
+        if type(chain) is tuple:
             del self.bins[index]
+        else:
+            for position, (_, k) in enumerate(chain):
+                if k == key:
+                    del chain[position]
+                    break
+            if len(chain) == 1:
+                self.bins[index] = chain[0]
         self.size -= 1
 
     def _presize(self, size: int) -> None:
@@ -357,10 +396,19 @@ class _ChmTable:
 
     def _transfer(self) -> None:
         n = self.capacity
-        bins: dict[int, list[tuple[int, Hashable]]] = {}
+        bins: dict[int, Node | list[Node]] = {}
         for index, chain in self.bins.items():
-            if len(chain) == 1:
-                bins[index | (chain[0][0] & n)] = chain
+            if type(chain) is tuple:
+                bins[index | (chain[0] & n)] = chain
+                continue
+            if len(chain) == 2:  # most chains: the same rule, spelled out
+                first, second = chain
+                first_bit, second_bit = first[0] & n, second[0] & n
+                if first_bit == second_bit:
+                    bins[index | first_bit] = chain
+                else:
+                    bins[index | first_bit] = first
+                    bins[index | second_bit] = second
                 continue
             # The longest tail whose nodes all go the same way is moved as is; the nodes before
             # it are re-linked one by one at the head of their new bucket (so reversed).
@@ -368,24 +416,33 @@ class _ChmTable:
             last_run = len(chain) - 1
             while last_run > 0 and chain[last_run - 1][0] & n == run_bit:
                 last_run -= 1
-            low: list[tuple[int, Hashable]] = []
-            high: list[tuple[int, Hashable]] = []
+            low: list[Node] = []
+            high: list[Node] = []
             for node in chain[:last_run]:
                 (high if node[0] & n else low).append(node)
             low.reverse()
             high.reverse()
             (high if run_bit else low).extend(chain[last_run:])
             if low:
-                bins[index] = low
+                bins[index] = low[0] if len(low) == 1 else low
             if high:
-                bins[index | n] = high
+                bins[index | n] = high[0] if len(high) == 1 else high
         self.bins = bins
         self.capacity = n << 1
         self.size_ctl = (n << 1) - (n >> 1)
 
     def ordered(self) -> list:
         bins = self.bins
-        return [k for index in sorted(bins) for _, k in bins[index]]
+        order = []
+        append = order.append
+        extend = order.extend
+        for index in sorted(bins):
+            chain = bins[index]
+            if type(chain) is tuple:
+                append(chain[1])
+            else:
+                extend([k for _, k in chain])
+        return order
 
 
 class JavaConcurrentHashMap(dict):
@@ -405,9 +462,19 @@ class JavaConcurrentHashMap(dict):
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
         if key not in self:
-            self._table.insert(key)
+            self._table.insert_all((key,))
             self._order = None
         dict.__setitem__(self, key, value)
+
+    def put_new(self, items: Iterable[tuple[Hashable, Any]]) -> None:
+        """Put many keys that are not in the map, in this order (one call instead of many)."""
+        items = list(items)
+        keys = [key for key, _ in items]
+        if len(set(keys)) != len(keys) or any(key in self for key in keys):
+            raise KeyError("put_new takes keys that are new and distinct")
+        dict.update(self, items)
+        self._table.insert_all(keys)
+        self._order = None
 
     def __delitem__(self, key: Hashable) -> None:
         dict.__delitem__(self, key)
@@ -475,9 +542,5 @@ def chm_order(keys: Iterable[Hashable], *, initial_capacity: int | None = None) 
     """Iteration order of a new ConcurrentHashMap (or `ConcurrentHashMap.newKeySet()`) after
     adding `keys` in this order; repeated keys keep their first place."""
     table = _ChmTable(chm_capacity(initial_capacity))
-    seen: set = set()
-    for key in keys:
-        if key not in seen:
-            seen.add(key)
-            table.insert(key)
+    table.insert_all(dict.fromkeys(keys))
     return table.ordered()

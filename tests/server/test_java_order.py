@@ -63,7 +63,8 @@ def test_capacities_match_java():
     c["k11"] = 11  # ConcurrentHashMap resizes on reaching 0.75 * 16
     assert c.capacity == 32
     assert JavaHashSet([f"k{i}" for i in range(12)]).capacity == 32  # (int)(12/.75f)+1 = 17
-    assert JavaHashMap({i: str(i) for i in range(3)}).capacity == 8  # tableSizeFor(3/.75f+1)
+    # HashMap(Map) of 3 entries: tableSizeFor(3 / .75f + 1) = 8
+    assert JavaHashMap.copy_of({i: str(i) for i in range(3)}).capacity == 8
 
 
 def test_removal_never_shrinks_and_reinsertion_goes_to_the_tail():
@@ -120,7 +121,8 @@ def run_ops(model, reference, ops) -> None:
 @settings(max_examples=300, deadline=None)
 @given(ops=OPS, initial=st.sampled_from([None, 1, 2, 16, 100]))
 def test_hashmap_order_matches_reference(ops, initial):
-    model, reference = JavaHashMap(initial_capacity=initial), ReferenceHashMap(initial)
+    model = JavaHashMap() if initial is None else JavaHashMap.with_capacity(initial)
+    reference = ReferenceHashMap(initial)
     run_ops(model, reference, ops)
     assume(not reference.treeified)
     assert list(model) == reference.order()
@@ -171,7 +173,7 @@ def test_copies_match_reference(ops):
     reference_copy = ReferenceHashMap.copy_of(keys)
     assume(not reference_set.treeified and not reference_copy.treeified)
     assert hashset_copy_order(keys) == reference_set.order()
-    assert list(JavaHashMap(source)) == reference_copy.order()
+    assert list(JavaHashMap.copy_of(source)) == reference_copy.order()
 
 
 @settings(max_examples=200, deadline=None)
@@ -188,7 +190,7 @@ def test_long_keys_match_reference(ids):
         reference.put(broker_id)
     assume(not reference.treeified)
     assert list(model) == reference.order()
-    assert list(JavaHashMap(model)) == ReferenceHashMap.copy_of(reference.order()).order()
+    assert list(JavaHashMap.copy_of(model)) == ReferenceHashMap.copy_of(reference.order()).order()
 
 
 @settings(max_examples=100, deadline=None)
