@@ -84,6 +84,11 @@ def run() -> None:
 
         print(f"nsctl {__version__}")
         return
+    if argv[:1] == ["__complete"]:
+        # The shell completions' live names: no Typer app, a short budget, silent on failure.
+        from nsctl.cli.live_complete import main as complete
+
+        sys.exit(complete(argv[1:]))
     sys.exit(load_app(argv)(prog_name="nsctl"))
 
 

@@ -90,13 +90,19 @@ def serve(
         ),
     ] = DEFAULT_MAX_FRAME_LENGTH,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+        str,
+        typer.Option(
+            "--log-level",
+            help="DEBUG, INFO, WARNING or ERROR.",
+            autocompletion=lambda: ["DEBUG", "INFO", "WARNING", "ERROR"],
+        ),
     ] = "INFO",
     event_loop: Annotated[
         str,
         typer.Option(
             "--event-loop",
             help="asyncio, or uvloop if you installed it (measured no faster here; see README).",
+            autocompletion=lambda: ["asyncio", "uvloop"],
         ),
     ] = "asyncio",
     tls_cert: Annotated[
@@ -119,6 +125,7 @@ def serve(
         Optional[str],  # noqa: UP045
         typer.Option(
             "--tls-mode",
+            autocompletion=lambda: ["permissive", "enforcing"],
             help="permissive: TLS and plaintext on the same port (told apart by the first "
             "byte, as the Java server does); enforcing: plaintext connections are closed. "
             "[default: permissive]",

@@ -99,7 +99,14 @@ def watch(
     count: Annotated[
         int | None, typer.Option("--count", min=1, help="Stop after N changes (exit 0).")
     ] = None,
-    until: Annotated[str | None, typer.Option("--until", help=UNTIL_HELP)] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help=UNTIL_HELP,
+            autocompletion=lambda: ["writable", "exists", "absent", "consistent", "masters>=1"],
+        ),
+    ] = None,
     watch_timeout: Annotated[
         float | None,
         typer.Option(

@@ -1,0 +1,89 @@
+"""`nsctl __complete KIND [WORDS...]`: names for the shell completions, from the live NameServer.
+
+The bash, zsh and fish scripts call it on TAB with KIND (topics, clusters, brokers, namespaces)
+and the words typed so far, from which it takes -n/--namesrv (else $NAMESRV_ADDR) and the TLS
+options. It answers within BUDGET seconds and prints nothing at all, on stdout or stderr, when
+no NameServer answers in time: a completion must never disturb the command line. It does not
+build the Typer app (start-up time is the whole cost of a TAB).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+
+#: Seconds for the whole answer, connecting included (the scripts add Python's start-up).
+BUDGET = 0.2
+
+KINDS = ("topics", "clusters", "brokers", "namespaces")
+
+#: The NameServer protocol cannot list KV namespaces; these are the ones RocketMQ itself uses.
+KNOWN_NAMESPACES = ("ORDER_TOPIC_CONFIG",)
+
+_ADDRESS_OPTIONS = ("-n", "--namesrv", "--namesrvAddr")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in KINDS:
+        return 2
+    kind, words = argv[0], argv[1:]
+    try:
+        names = _names(kind, words)
+    except Exception:  # whatever went wrong, a completion stays silent
+        return 0
+    sys.stdout.write("".join(f"{name}\n" for name in sorted(set(names))))
+    return 0
+
+
+def _option_value(words: list[str], names: tuple[str, ...]) -> str | None:
+    """The last value given to one of `names` (`-n X`, `--namesrv=X`)."""
+    value = None
+    for i, word in enumerate(words):
+        if word in names and i + 1 < len(words):
+            value = words[i + 1]
+        elif word.startswith(tuple(f"{n}=" for n in names if n.startswith("--"))):
+            value = word.split("=", 1)[1]
+    return value
+
+
+def _known_namespaces(client) -> list[str]:
+    client.get_broker_cluster_info()  # offer them only when the NameServer answers
+    return list(KNOWN_NAMESPACES)
+
+
+def _names(kind: str, words: list[str]) -> list[str]:
+    from nsctl.client.client import NameServerClient
+    from nsctl.client.discovery import parse_addresses
+
+    text = _option_value(words, _ADDRESS_OPTIONS) or os.environ.get("NAMESRV_ADDR", "")
+    addresses = parse_addresses(os.path.expandvars(text).strip("'\""))
+    ssl_context = None
+    ca_file = _option_value(words, ("--tls-ca",))
+    insecure = "--tls-insecure" in words
+    if ca_file or insecure or "--tls" in words:
+        from nsctl.client.tls import client_context
+
+        ssl_context = client_context(
+            ca_file=os.path.expanduser(ca_file or "") or None, insecure=insecure
+        )
+    ask: Callable[[NameServerClient], list[str]] = {
+        "topics": lambda c: list(c.get_all_topic_list().topic_list),
+        "clusters": lambda c: list(c.get_broker_cluster_info().cluster_addr_table),
+        "brokers": lambda c: list(c.get_broker_cluster_info().broker_addr_table),
+        "namespaces": _known_namespaces,
+    }[kind]
+    deadline = time.monotonic() + BUDGET
+    for address in addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.01:
+            break
+        try:
+            with NameServerClient(
+                address, timeout=remaining, connect_timeout=remaining, ssl_context=ssl_context
+            ) as client:
+                return ask(client)
+        except Exception:  # try the next address within the budget
+            continue
+    return []
