@@ -64,6 +64,7 @@ def collect() -> tuple[tuple[OptionDoc, ...], tuple[CommandDoc, ...]]:
     group = typer.main.get_command(load_app())
     ctx = group.make_context("nsctl", ["--help"], resilient_parsing=True)
     global_options = tuple(_options(group, ctx))
+
     def function(command) -> object:  # what Typer wrapped: the same for a command and alias
         return getattr(command.callback, "__wrapped__", command.callback)
 
