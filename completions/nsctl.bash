@@ -175,6 +175,7 @@ _nsctl() {
                 --ha-addr) COMPREPLY=(); return 0 ;;
                 -t|--topic) _nsctl_live topics; return 0 ;;
                 --interval) COMPREPLY=(); return 0 ;;
+                --give-up-after) COMPREPLY=(); return 0 ;;
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
                 -o|--output) _nsctl_offer "table json plain"; return 0 ;;
                 --timeout) COMPREPLY=(); return 0 ;;
@@ -182,7 +183,7 @@ _nsctl() {
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval --give-up-after -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
         serve)
             case "$prev" in
                 --listen) COMPREPLY=(); return 0 ;;

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
-from nsctl.cli.fanout import report_fanout
+from nsctl.cli.common import (
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Output,
+    Target,
+    fail,
+    nameserver_command,
+)
+from nsctl.cli.fanout import absent_on, report_fanout
 from nsctl.protocol.register import TopicConfig
 
 if TYPE_CHECKING:
@@ -32,7 +38,7 @@ BrokerIdOption = Annotated[
 ]
 
 ONCE_NOTE = (
-    "note: a NameServer drops a broker as soon as the connection it registered on closes, "
+    "a NameServer drops a broker as soon as the connection it registered on closes, "
     "so this registration ends now; run without --once to keep it"
 )
 
@@ -83,6 +89,15 @@ def register_broker(
     interval: Annotated[
         float, typer.Option("--interval", min=0.1, help="Seconds between registrations.")
     ] = 30.0,
+    give_up_after: Annotated[
+        float | None,
+        typer.Option(
+            "--give-up-after",
+            min=0.1,
+            help="Without --once: unregister and exit 3 when no NameServer has accepted a "
+            "registration for this many seconds (default: keep trying, as a broker does).",
+        ),
+    ] = None,
 ) -> None:
     configs = {config.topic_name: config for config in map(parse_topic, topics or [])}
     host, _, port = broker_addr.rpartition(":")
@@ -107,49 +122,125 @@ def register_broker(
         ssl_context=target.ssl_context,
     )
     if once:
-        results = asyncio.run(_register_once(agent))
+        results = asyncio.run(_register_once(agent, target.retries))
+        note = ONCE_NOTE if target.output == Output.json else None
         report_fanout(
             target,
             results,
             render=lambda ok: _print_registered(target, agent, ok),
             json_fields=lambda address, result: _result_fields(result),
-            summary={"brokerName": broker_name, "brokerId": broker_id, "note": ONCE_NOTE},
+            summary={**_broker_fields(agent), "note": note},
         )
-        print(ONCE_NOTE, file=sys.stderr)
+        if note is None:
+            print(f"note: {ONCE_NOTE}", file=sys.stderr)
         return
-    asyncio.run(_keep_registered(target, agent))
+    code = asyncio.run(_keep_registered(target, agent, give_up_after))
+    raise typer.Exit(code)
 
 
-async def _register_once(agent: BrokerAgent) -> dict:
+async def _register_once(agent: BrokerAgent, retries: int) -> dict:
     try:
-        return await agent.register_once()
+        return await agent.register_once(retries=retries)
     finally:
         await agent.aclose()  # this is what ends the registration on every NameServer
 
 
-async def _keep_registered(target: Target, agent: BrokerAgent) -> None:
+async def _keep_registered(target: Target, agent: BrokerAgent, give_up_after: float | None) -> int:
+    """Run the agent until SIGINT/SIGTERM (exit 0) or until no NameServer has accepted a
+    registration for `give_up_after` seconds (exit 3); unregister either way."""
     import asyncio
+    import contextlib
     import signal
+    import time
+
+    from nsctl.cli.address_refresh import AddressRefresher
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     announced: set[str] = set()
+    last_accepted = time.monotonic()
 
     def on_registered(address: str, outcome: RegisterBrokerResult | NameServerError) -> None:
+        nonlocal last_accepted
         if isinstance(outcome, BaseException):
             print(f"nsctl: {address}: registration failed: {outcome}", file=sys.stderr)
             announced.discard(address)
-        elif address not in announced:
+            return
+        last_accepted = time.monotonic()
+        if address not in announced:
             announced.add(address)
             _print_registered(target, agent, {address: outcome})
 
-    await agent.run(stop, on_registered=on_registered)
-    print(
-        f"unregistered {agent.broker_name} from {len(target.addresses)} NameServer(s)",
-        file=sys.stderr,
-    )
+    gave_up = False
+
+    async def supervise() -> None:
+        """Follow the address server, and give up when nothing accepts us for too long."""
+        nonlocal gave_up
+        refresher = AddressRefresher(target)
+        while not stop.is_set():
+            addresses = await refresher.changed()
+            if addresses is not None:
+                added, removed = agent.set_addresses(addresses)
+                announced.difference_update(removed)
+                _print_event(
+                    target,
+                    agent,
+                    "namesrvs_changed",
+                    f"NameServers now {';'.join(addresses)}",
+                    {"namesrvs": addresses, "added": added, "removed": removed},
+                )
+            if give_up_after is not None and time.monotonic() - last_accepted > give_up_after:
+                gave_up = True
+                stop.set()
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+
+    supervisor = asyncio.create_task(supervise())
+    try:
+        results = await agent.run(stop, on_registered=on_registered)
+    finally:
+        supervisor.cancel()
+    _report_unregistered(target, agent, results)
+    if gave_up:
+        print(
+            f"nsctl: gave up: no NameServer accepted {agent.broker_name} for {give_up_after:g} s",
+            file=sys.stderr,
+        )
+        return EXIT_UNREACHABLE
+    return 0
+
+
+def _report_unregistered(
+    target: Target, agent: BrokerAgent, results: dict[str, NameServerError | None]
+) -> None:
+    """One JSON event per NameServer with -o json; otherwise one line that says how it went."""
+    from nsctl.cli.common import classify
+
+    if target.output == Output.json:
+        for address, error in results.items():
+            extra = {"ok": error is None}
+            if error is not None:
+                extra["error"] = classify(error)[1]
+            _print_event(target, agent, "unregistered", "", {"namesrv": address, **extra})
+        return
+    done = [address for address, error in results.items() if error is None]
+    line = f"unregistered {agent.broker_name} from {len(done)} of {len(results)} NameServer(s)"
+    failed = [f"{a}: {classify(e)[1]}" for a, e in results.items() if e is not None]
+    if failed:
+        line += "; failed on " + "; ".join(failed)
+    print(line, file=sys.stderr)
+
+
+def _broker_fields(agent: BrokerAgent) -> dict:
+    return {
+        "cluster": agent.cluster_name,
+        "brokerName": agent.broker_name,
+        "brokerId": agent.broker_id,
+        "brokerAddr": agent.broker_addr,
+    }
 
 
 def _result_fields(result: RegisterBrokerResult) -> dict:
@@ -160,16 +251,28 @@ def _result_fields(result: RegisterBrokerResult) -> dict:
     }
 
 
+def _print_event(target: Target, agent: BrokerAgent, event: str, text: str, fields: dict) -> None:
+    """A JSON line on stdout with -o json; `text` on stderr otherwise (if any)."""
+    from nsctl.cli.render import emit_json_line
+
+    if target.output == Output.json:
+        emit_json_line({"event": event, **_broker_fields(agent), **fields})
+    elif text:
+        print(f"nsctl: {text}", file=sys.stderr)
+
+
 def _print_registered(
     target: Target, agent: BrokerAgent, results: dict[str, RegisterBrokerResult]
 ) -> None:
+    from nsctl.cli.render import emit_json_line, write
+
     for address, result in results.items():
         if target.output == Output.json:
-            line = json.dumps(
+            emit_json_line(
                 {
                     "event": "registered",
                     "namesrv": address,
-                    "brokerName": agent.broker_name,
+                    **_broker_fields(agent),
                     **_result_fields(result),
                 }
             )
@@ -178,8 +281,7 @@ def _print_registered(
             line = f"registered {who} on {address}"
             if result.master_addr:
                 line += f"; master {result.master_addr}, HA {result.ha_server_addr}"
-        sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+            write(line + "\n")
 
 
 @nameserver_command("unregisterBroker", help="Unregister a broker from every NameServer.")
@@ -190,17 +292,38 @@ def unregister_broker(
     broker_addr: AddressOption,
     broker_id: BrokerIdOption = 0,
 ) -> None:
-    results = target.manager.broadcast(
-        lambda client: client.unregister_broker(
+
+    def unregister(client) -> bool:
+        """Unregister on one NameServer; whether it knew this broker (asked first: the
+        NameServer accepts unregistering a broker it does not know)."""
+        broker = client.get_broker_cluster_info().broker_addr_table.get(broker_name)
+        known = broker is not None and broker.broker_addrs.get(broker_id) == broker_addr
+        client.unregister_broker(
             cluster_name=cluster,
             broker_name=broker_name,
             broker_addr=broker_addr,
             broker_id=broker_id,
         )
-    )
+        return known
+
+    results = target.manager.broadcast(unregister)
     report_fanout(
         target,
         results,
-        ok_line=lambda address, _: f"unregistered {broker_name} ({broker_addr}) from {address}",
-        summary={"brokerName": broker_name, "brokerAddr": broker_addr},
+        ok_line=lambda address, known: (
+            f"unregistered {broker_name} ({broker_addr}) from {address}"
+            + ("" if known else " (it was not registered)")
+        ),
+        json_fields=lambda address, known: {"existed": known},
+        summary={
+            **{"cluster": cluster, "brokerName": broker_name},
+            "brokerId": broker_id,
+            "brokerAddr": broker_addr,
+        },
+        warning=absent_on(
+            results,
+            f"broker {broker_name} (id {broker_id}, {broker_addr})",
+            "was not registered",
+            "nothing to unregister",
+        ),
     )

@@ -53,6 +53,7 @@ def check(
             expect_clusters=expect_cluster or [],
             consistent=consistent,
             ssl_context=target.ssl_context,
+            retries=target.retries,
         )
     )
     if target.output == Output.json:

@@ -15,16 +15,22 @@ BrokerNameOption = Annotated[
 
 
 def _write_perm(target: Target, broker_name: str, *, wipe: bool) -> None:
-    if wipe:
-        results = target.manager.broadcast(
-            lambda client: client.wipe_write_perm_of_broker(broker_name)
-        )
-        verb, field = "wipe", "wipeTopicCount"
-    else:
-        results = target.manager.broadcast(
-            lambda client: client.add_write_perm_of_broker(broker_name)
-        )
-        verb, field = "add", "addTopicCount"
+    verb, field = ("wipe", "wipeTopicCount") if wipe else ("add", "addTopicCount")
+
+    def change(client) -> int:
+        from nsctl.client.errors import NameServerError
+
+        if wipe:
+            count = client.wipe_write_perm_of_broker(broker_name)
+        else:
+            count = client.add_write_perm_of_broker(broker_name)
+        # 0 topics is an answer for a known broker without topics, and a silent no-op for a
+        # broker name the NameServer has never heard of (a typo): tell them apart.
+        if count == 0 and broker_name not in client.get_broker_cluster_info().broker_addr_table:
+            raise NameServerError(f"broker {broker_name!r} is not registered there")
+        return count
+
+    results = target.manager.broadcast(change)
     report_fanout(
         target,
         results,

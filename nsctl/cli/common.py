@@ -60,6 +60,8 @@ class Target:
     tls_ca: Path | None = None
     tls_insecure: bool = False
     _manager: NameServerManager | None = field(default=None, repr=False)
+    #: Set once `addresses` came from an address server (long-running commands ask it again).
+    address_server_url: str | None = field(default=None, repr=False)
 
     @functools.cached_property
     def ssl_context(self) -> SSLContext | None:
@@ -80,6 +82,7 @@ class Target:
         if self.verbose:
             addresses = ";".join(resolved.addresses)
             print(f"nsctl: NameServers {addresses} (from {resolved.source})", file=sys.stderr)
+        self.address_server_url = resolved.url
         return resolved.addresses
 
     @property
@@ -92,7 +95,7 @@ class Target:
                     nameserver_addrs=self.addresses,
                     timeout=self.timeout,
                     connect_timeout=self.timeout,
-                    max_retry_times=max(1, self.retries),
+                    max_retry_times=self.retries + 1,
                     retry_interval=0.2,
                     ssl_context=self.ssl_context,
                 )
@@ -149,11 +152,15 @@ _COMMON_OPTIONS = [
     inspect.Parameter(
         "retries",
         inspect.Parameter.KEYWORD_ONLY,
-        default=2,
+        default=1,
         annotation=Annotated[
             int,
             typer.Option(
-                "--retries", min=1, help="Rounds over the NameServer list before giving up."
+                "--retries",
+                min=0,
+                help="Retries after the first attempt when a NameServer cannot be reached or "
+                "times out (0: try once). A retry goes over the NameServer list again; commands "
+                "that write to every NameServer retry each one on its own.",
             ),
         ],
     ),
@@ -348,6 +355,13 @@ class cli_errors:
     def __exit__(self, kind, error, tb) -> bool:
         if error is None or isinstance(error, (typer.Exit, typer.Abort, SystemExit)):
             return False
+        if isinstance(error, BrokenPipeError):
+            # Only stdout can raise it here (the transports wrap socket errors): its reader
+            # went away, which ends the output quietly, as `head` and `grep -q` expect.
+            from nsctl.cli.render import reader_went_away
+
+            reader_went_away()
+            raise typer.Exit(EXIT_OK)
         if isinstance(error, KeyboardInterrupt):
             print("nsctl: interrupted", file=sys.stderr)
             raise typer.Exit(130)

@@ -86,13 +86,22 @@ def _tour(address: str, output: Output) -> None:
         ("getKV -s demo -k greeting", lambda t: get_kv(t, namespace="demo", key="greeting")),
         ("getKVList -s demo", lambda t: get_kv_list(t, namespace="demo")),
     ]
+    from nsctl.cli.render import collect_json, emit_json
+
+    documents = []
     for label, step in steps:
         _say(f"\n$ nsctl {label} -n {address}")
         current = target()
         try:
-            step(current)
+            with collect_json() as outputs:
+                step(current)
+            if output == Output.json:
+                documents.append({"command": f"nsctl {label}", "output": outputs[0]})
         finally:
             current.close()
+    if output == Output.json:
+        # One document, so that `nsctl demo -o json | jq` works.
+        emit_json({"namesrv": address, "steps": documents})
 
 
 def _say(text: str) -> None:

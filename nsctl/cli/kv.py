@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nsctl.cli.common import Output, Target, nameserver_command
-from nsctl.cli.fanout import report_fanout
+from nsctl.cli.fanout import absent_on, report_fanout
 from nsctl.cli.render import emit_json, emit_lines, emit_table
 
 NamespaceOption = Annotated[
@@ -54,17 +54,34 @@ def put_kv(
     "deleteKV", aliases=("deleteKvConfig",), help="Delete a key on every NameServer."
 )
 def delete_kv(target: Target, namespace: NamespaceOption, key: KeyOption) -> None:
-    results = target.manager.broadcast(lambda client: client.delete_kv_config(namespace, key))
+    results = target.manager.broadcast(lambda client: _delete_kv(client, namespace, key))
     report_fanout(
         target,
         results,
-        ok_line=lambda address, _: (
+        ok_line=lambda address, existed: (
             "delete kv config from namespace success."
             if target.output == Output.plain
             else f"{address}: deleted {namespace}/{key}"
+            + ("" if existed else " (it did not exist)")
         ),
+        json_fields=lambda address, existed: {"existed": existed},
         summary={"namespace": namespace, "key": key},
+        warning=absent_on(results, f"key {namespace}/{key}"),
     )
+
+
+def _delete_kv(client, namespace: str, key: str) -> bool:
+    """Delete the key on one NameServer; whether it existed there (asked first: deleting an
+    absent key succeeds silently on the server)."""
+    from nsctl.client.errors import KVConfigNotFoundError
+
+    try:
+        client.get_kv_config(namespace, key)
+        existed = True
+    except KVConfigNotFoundError:
+        existed = False
+    client.delete_kv_config(namespace, key)
+    return existed
 
 
 @nameserver_command("getKVList", help="List the keys and values of a namespace.")

@@ -35,7 +35,19 @@ def update_namesrv_config(
     key: Annotated[str, typer.Option("-k", "--key", help="Config key.", show_default=False)],
     value: Annotated[str, typer.Option("-v", "--value", help="New value.", show_default=False)],
 ) -> None:
-    results = target.manager.broadcast(lambda client: client.update_namesrv_config({key: value}))
+
+    def update(client) -> None:
+        from nsctl.client.errors import NameServerError
+
+        client.update_namesrv_config({key: value})
+        # A NameServer ignores unknown keys, bad values and settings it cannot change while
+        # running, and still answers success: only reading the value back tells.
+        actual = client.get_namesrv_config().get(key)
+        if not _same(actual, value):
+            has = "has no such key" if actual is None else f"still has {actual!r}"
+            raise NameServerError(f"did not take {key}={value} ({has}; see its log)")
+
+    results = target.manager.broadcast(update)
 
     def render(successes: dict[str, Any]) -> None:
         if target.output == Output.plain:
@@ -50,3 +62,12 @@ def update_namesrv_config(
             emit_lines(f"{address}: {key} = {value}" for address in successes)
 
     report_fanout(target, results, render=render, summary={"key": key, "value": value})
+
+
+def _same(actual: str | None, wanted: str) -> bool:
+    if actual is None:
+        return False
+    actual, wanted = actual.strip(), wanted.strip()
+    if wanted.lower() in ("true", "false"):
+        return actual.lower() == wanted.lower()
+    return actual == wanted

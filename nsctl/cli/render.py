@@ -1,23 +1,107 @@
-"""Output: JSON for scripts, rich tables for people. Plain mqadmin text lives in `mqadmin_text`."""
+"""Output: JSON for scripts, rich tables for people. Plain mqadmin text lives in `mqadmin_text`.
+
+Everything nsctl prints on stdout goes through `write` (or `print_renderable`), so a reader that
+goes away (`nsctl topicList | head -1`) is dealt with in one place: stdout is pointed at
+/dev/null, the command finishes as it would have, and nothing about the closed pipe is printed,
+neither now nor when the interpreter flushes stdout on its way out.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+#: Set once the reader of stdout has gone away; every later write is dropped.
+_reader_gone = False
+
+
+def write(text: str) -> None:
+    """`text` on stdout, flushed at once (scripts and `watch` readers see it immediately)."""
+    if _reader_gone:
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_went_away()
+
+
+def reader_went_away() -> None:
+    """The reader of stdout has gone: send what is still buffered and all later output to
+    /dev/null, so that neither this write nor the flush at exit complains about it."""
+    global _reader_gone
+    _reader_gone = True
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # stdout is not a file (captured by a test runner): nothing to redirect
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def reader_gone() -> bool:
+    """True when nobody reads stdout any more. Learnt from a failed write, or, for a pipe or
+    socket with nothing written yet, by polling it: the write end of a pipe whose reader
+    closed reports an error condition at once."""
+    if _reader_gone:
+        return True
+    try:
+        import select
+        import stat
+
+        fd = sys.stdout.fileno()
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, ValueError, OSError):
+        return False
+    if any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events):
+        reader_went_away()
+        return True
+    return False
+
+
+#: While `collect_json` is active, JSON documents are kept here instead of printed.
+_collected: list[Any] | None = None
 
 
 def emit_json(data: Any) -> None:
     """Standard JSON on stdout (integer map keys become strings), one document, flushed."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    if _collected is not None:
+        _collected.append(data)
+        return
+    write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def collect_json() -> Iterator[list[Any]]:
+    """Keep the documents `emit_json` is given in the yielded list (a command that runs other
+    commands, such as `demo`, prints them as one document)."""
+    global _collected
+    previous, _collected = _collected, []
+    try:
+        yield _collected
+    finally:
+        _collected = previous
+
+
+def emit_json_line(data: Any) -> None:
+    """One JSON object on one line (streams of events: watch, registerBroker)."""
+    write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def emit_lines(lines: Iterable[str]) -> None:
-    for line in lines:
-        sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    write("".join(line + "\n" for line in lines))
 
 
 #: Columns whose cells are free text (KV and config values): they may fold mid-token on a
@@ -39,6 +123,8 @@ def emit_table(
     On a terminal the table fits its width when it can, wrapping cells between words, and grows
     past it rather than split a name or an address. Piped, it never wraps (grep finds whole
     values) and its lines carry no trailing spaces."""
+    if _reader_gone:
+        return
     from rich.table import Table
 
     table = Table(title=title, caption=caption, title_justify="left", header_style="bold")
@@ -59,12 +145,25 @@ def print_renderable(renderable: Any) -> None:
     tty = sys.stdout.isatty()
     width = fit_tables(renderable, terminal.width if tty else None)
     if tty:
-        Console(highlight=False, width=max(terminal.width, width)).print(renderable)
+        console = Console(highlight=False, width=max(terminal.width, width))
+        # rich's own handling of a closed pipe exits with status 1; ours ends quietly.
+        console.on_broken_pipe = _quiet_console(console)  # type: ignore[method-assign]
+        try:
+            console.print(renderable)
+        except BrokenPipeError:
+            reader_went_away()
         return
     buffer = io.StringIO()
     Console(file=buffer, highlight=False, width=width, color_system=None).print(renderable)
-    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
-    sys.stdout.flush()
+    write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+
+
+def _quiet_console(console: Any) -> Callable[[], None]:
+    def on_broken_pipe() -> None:
+        console.quiet = True
+        reader_went_away()
+
+    return on_broken_pipe
 
 
 def fit_tables(renderable: Any, width: int | None) -> int:
@@ -116,5 +215,4 @@ def _fit_table(table: Any, width: int | None) -> int:
 
 def emit_message(text: str) -> None:
     """A short confirmation for people (table mode)."""
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    write(text + "\n")

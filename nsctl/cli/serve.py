@@ -30,7 +30,12 @@ def serve(
     ] = None,
     port: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--port", help=f"TCP port; 0 picks a free one. [default: {DEFAULT_PORT}]"),
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help=f"TCP port; 0 picks a free one. [default: {DEFAULT_PORT}]",
+        ),
     ] = None,
     kv_config_path: Annotated[
         Optional[Path],  # noqa: UP045
@@ -180,6 +185,8 @@ def serve(
         order_message_enable=order_message_enable,
         idle_timeout=idle_timeout,
     )
+    if not 0 <= config.number("listenPort") <= 65535:
+        _fail(f"listenPort {config.number('listenPort')} is outside 0..65535", code=2)
     run = _event_loop_runner(event_loop)
     try:
         run(_serve_until_signalled(config, demo=demo))

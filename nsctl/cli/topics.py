@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
-from nsctl.cli.fanout import report_fanout
+from nsctl.cli.fanout import absent_on, report_fanout
 from nsctl.cli.mqadmin_text import route_list, route_pretty
 from nsctl.cli.render import emit_json, emit_lines, emit_table
 from nsctl.protocol.codes import ORDER_TOPIC_CONFIG_NAMESPACE, perm_to_string
@@ -78,6 +78,12 @@ def topic_list(
     if system:
         topics = target.manager.invoke(lambda client: client.get_system_topic_list())
     elif cluster is not None:
+        # A NameServer answers an empty list for a cluster it does not know: say so instead,
+        # as clusterList -c does.
+        info = target.manager.invoke(lambda client: client.get_broker_cluster_info())
+        if cluster not in info.cluster_addr_table:
+            known = ", ".join(sorted(info.cluster_addr_table)) or "none"
+            fail(f"cluster {cluster!r} not found (known: {known})")
         topics = target.manager.invoke(lambda client: client.get_topics_by_cluster(cluster))
     else:
         topics = target.manager.invoke(lambda client: client.get_all_topic_list())
@@ -119,19 +125,34 @@ def delete_topic(
         str | None, typer.Option("-c", "--cluster", help="Only this cluster's queues.")
     ] = None,
 ) -> None:
-    results = target.manager.broadcast(
-        lambda client: client.delete_topic_in_namesrv(topic, cluster)
-    )
+    results = target.manager.broadcast(lambda client: _delete_topic(client, topic, cluster))
+    in_cluster = f" in cluster {cluster}" if cluster else ""
     report_fanout(
         target,
         results,
-        ok_line=lambda address, _: (
+        ok_line=lambda address, existed: (
             f"delete topic [{topic}] from NameServer success."
             if target.output == Output.plain
-            else f"{address}: deleted topic {topic}" + (f" in cluster {cluster}" if cluster else "")
+            else f"{address}: deleted topic {topic}{in_cluster}"
+            + ("" if existed else " (it did not exist)")
         ),
+        json_fields=lambda address, existed: {"existed": existed},
         summary={"topic": topic, "cluster": cluster},
+        warning=absent_on(results, f"topic {topic}{in_cluster}"),
     )
+
+
+def _delete_topic(client, topic: str, cluster: str | None) -> bool:
+    """Delete the topic's route on one NameServer; whether it had one (in `cluster`)."""
+    from nsctl.client.errors import TopicNotFoundError
+
+    try:
+        route = client.query_topic_route_info(topic)
+        existed = cluster is None or any(b.cluster == cluster for b in route.broker_datas)
+    except TopicNotFoundError:
+        existed = False
+    client.delete_topic_in_namesrv(topic, cluster)
+    return existed
 
 
 class OrderMethod(str, enum.Enum):

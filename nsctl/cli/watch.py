@@ -133,7 +133,7 @@ def watch(
 
     try:
         code = asyncio.run(
-            _watch(target, subjects, interval, count, condition, watch_timeout, live)
+            _watch(target, subjects, interval, count, condition, until, watch_timeout, live)
         )
     except KeyboardInterrupt:
         code = 0
@@ -146,10 +146,15 @@ async def _watch(
     interval: float,
     count: int | None,
     condition: Until | None,
+    until_text: str | None,
     watch_timeout: float | None,
     live: bool,
 ) -> int:
-    from nsctl.client.watcher import Watcher
+    import asyncio
+
+    from nsctl.cli.address_refresh import AddressRefresher
+    from nsctl.cli.render import reader_gone
+    from nsctl.client.watcher import Watcher, WatchEvent
 
     watcher = Watcher(
         target.addresses,
@@ -157,45 +162,82 @@ async def _watch(
         interval=interval,
         timeout=target.timeout,
         ssl_context=target.ssl_context,
+        retries=target.retries,
     )
+    refresher = AddressRefresher(target)
     view = LiveView(watcher) if live else None
     deadline = None if watch_timeout is None else time.monotonic() + watch_timeout
     changes = 0
+
+    def left() -> float:
+        return float("inf") if deadline is None else deadline - time.monotonic()
+
+    def at_deadline() -> int:
+        if not any(s.last_answer for s in watcher.states.values()):
+            fail(f"no NameServer answered within {watch_timeout:g} s", EXIT_UNREACHABLE)
+        if condition is not None:
+            fail(f"--until {until_text} did not hold within {watch_timeout:g} s", EXIT_EXPECTATION)
+        return 0
+
+    def show(events: list[WatchEvent]) -> None:
+        for event in events:
+            if view:
+                view.add(event)
+            else:
+                _print_event(event, target.output)
+        if view:
+            view.refresh()
+
     try:
         if view:
             view.start()
-        async for batch in watcher.events():
-            for event in batch:
-                if view:
-                    view.add(event)
-                else:
-                    _print_event(event, target.output)
-                if event.kind not in ("snapshot", "namesrv_up", "namesrv_down"):
-                    changes += 1
-            if view:
-                view.refresh()
+        while True:
+            started = time.monotonic()
+            addresses = await refresher.changed()
+            if addresses is not None:
+                added, removed = watcher.set_addresses(addresses)
+                detail = {"namesrvs": addresses, "added": added, "removed": removed}
+                show([WatchEvent(time.time(), "namesrvs_changed", detail=detail)])
+            try:
+                # Requests are cut off at the deadline too: --timeout is a promise.
+                limit = None if deadline is None else max(left(), 0.0)
+                batch = await asyncio.wait_for(watcher.poll_once(), limit)
+            except asyncio.TimeoutError:
+                return at_deadline()
+            show(batch)
+            changes += sum(
+                e.kind not in ("snapshot", "namesrv_up", "namesrv_down", "namesrvs_changed")
+                for e in batch
+            )
             if condition and condition.holds(watcher):
                 return 0
             if count is not None and changes >= count:
                 return 0
-            if deadline is not None and time.monotonic() >= deadline:
-                if not any(s.last_answer for s in watcher.states.values()):
-                    return EXIT_UNREACHABLE
-                return EXIT_EXPECTATION if condition else 0
+            # Sleep until the next poll or the deadline, noticing a reader that went away even
+            # when there is nothing to write.
+            wake = started + interval
+            while True:
+                if not live and reader_gone():
+                    return 0
+                if left() <= 0:
+                    return at_deadline()
+                now = time.monotonic()
+                if now >= wake:
+                    break
+                await asyncio.sleep(min(0.2, wake - now))
     finally:
         if view:
             view.stop()
         await watcher.aclose()
-    return 0
 
 
 def _print_event(event: WatchEvent, output: Output) -> None:
+    from nsctl.cli.render import emit_json_line, write
+
     if output == Output.json or output == Output.table:
-        line = json.dumps(event.to_json(), ensure_ascii=False, sort_keys=False)
+        emit_json_line(event.to_json())
     else:
-        line = _describe(event)
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+        write(_describe(event) + "\n")
 
 
 def _describe(event: WatchEvent) -> str:

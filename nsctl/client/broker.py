@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from nsctl.client.client import AsyncNameServerClient
-from nsctl.client.errors import NameServerError
+from nsctl.client.errors import NameServerError, is_server_side_failure
 from nsctl.protocol.codes import AUTO_CREATE_TOPIC, SELF_TEST_TOPIC, SYNC_BROKER_MEMBER_TOPIC_PREFIX
 from nsctl.protocol.register import (
     DataVersion,
@@ -106,6 +106,9 @@ class BrokerAgent:
         self._data_version = DataVersion(0, _now_ms(), 0)
         self._clients: dict[str, AsyncNameServerClient] = {}
         self._topics_changed: asyncio.Event | None = None
+        #: While `run()` runs: one keeper task per NameServer, and what `set_addresses` needs.
+        self._keepers: dict[str, asyncio.Task] = {}
+        self._running: tuple[asyncio.Event, OnRegistered | None] | None = None
         self.set_topics(topics or {})
 
     # --- topics ----------------------------------------------------------------------------
@@ -146,12 +149,51 @@ class BrokerAgent:
     def remove_topic(self, topic: str) -> None:
         self.set_topics({k: v for k, v in self._user_topics.items() if k != topic})
 
+    def set_addresses(self, addresses: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Register on these NameServers from now on (an address server's list changed).
+        A running agent registers on the new ones at once and closes its connections to the
+        removed ones (which drops it there, as a broker's closed channel does). Returns the
+        addresses added and removed."""
+        new = list(dict.fromkeys(addresses))
+        if not new:
+            raise ValueError("BrokerAgent needs at least one NameServer address")
+        added = [a for a in new if a not in self.addresses]
+        removed = [a for a in self.addresses if a not in new]
+        self.addresses = new
+        if self._running is not None:
+            stop, on_registered = self._running
+            for address in removed:
+                keeper = self._keepers.pop(address, None)
+                if keeper is not None:
+                    keeper.cancel()
+                client = self._clients.pop(address, None)
+                if client is not None:
+                    asyncio.get_running_loop().create_task(client.aclose())
+            for address in added:
+                self._keepers[address] = asyncio.create_task(
+                    self._keep_registered(address, stop, on_registered)
+                )
+        return added, removed
+
     # --- one-shot operations ---------------------------------------------------------------
 
-    async def register_once(self) -> dict[str, RegisterOutcome]:
-        """Register on every NameServer at once. The connections stay open (the registrations
-        live as long as they do) until `aclose()` or the end of `run()`."""
-        outcomes = await asyncio.gather(*(self._register(a) for a in self.addresses))
+    async def register_once(
+        self, *, retries: int = 0, retry_interval: float = 0.2
+    ) -> dict[str, RegisterOutcome]:
+        """Register on every NameServer at once, each with up to `retries` more attempts when
+        it cannot be reached or times out. The connections stay open (the registrations live
+        as long as they do) until `aclose()` or the end of `run()`."""
+
+        async def one(address: str) -> RegisterOutcome:
+            for attempt in range(retries + 1):
+                if attempt:
+                    await asyncio.sleep(retry_interval)
+                outcome = await self._register(address)
+                if not isinstance(outcome, NameServerError) or not is_server_side_failure(outcome):
+                    break
+            return outcome
+
+        outcomes = await asyncio.gather(*(one(a) for a in self.addresses))
         return dict(zip(self.addresses, outcomes, strict=True))
 
     async def unregister(self) -> dict[str, NameServerError | None]:
@@ -170,7 +212,8 @@ class BrokerAgent:
                     UNREGISTER_TIMEOUT + self.timeout,
                 )
             except NameServerError as exc:
-                log.warning("unregistering %s from %s failed: %s", self.broker_name, address, exc)
+                # The caller gets the error back and reports it; no log line of its own.
+                log.info("unregistering %s from %s failed: %s", self.broker_name, address, exc)
                 return exc
             return None
 
@@ -198,27 +241,46 @@ class BrokerAgent:
 
     async def run(
         self, stop_event: asyncio.Event, on_registered: OnRegistered | None = None
-    ) -> None:
+    ) -> dict[str, NameServerError | None]:
         """Stay registered everywhere until `stop_event` is set, then unregister and close.
 
         `on_registered(address, outcome)` is called after every registration attempt.
+        Returns what unregistering gave on each NameServer (None where it worked).
         """
         self._topics_changed = asyncio.Event()
-        keepers = [
-            asyncio.create_task(self._keep_registered(a, stop_event, on_registered))
+        self._running = (stop_event, on_registered)
+        self._keepers = {
+            a: asyncio.create_task(self._keep_registered(a, stop_event, on_registered))
             for a in self.addresses
-        ]
+        }
         try:
-            await asyncio.gather(*keepers)
+            while not stop_event.is_set():
+                stopped = asyncio.ensure_future(stop_event.wait())
+                keepers = list(self._keepers.values())
+                try:
+                    # Wakes up at the stop, or when a keeper fails (its error is raised) or
+                    # is cancelled by set_addresses (then the loop just goes on).
+                    await asyncio.wait([stopped, *keepers], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopped.cancel()
+                for keeper in keepers:
+                    if keeper.done() and not keeper.cancelled() and keeper.exception():
+                        raise keeper.exception()  # type: ignore[misc]
+                # A finished keeper was cancelled by set_addresses: forget it.
+                self._keepers = {a: k for a, k in self._keepers.items() if not k.done()}
         finally:
+            self._running = None
+            keepers = list(self._keepers.values())
+            self._keepers = {}
             for keeper in keepers:
                 keeper.cancel()
             await asyncio.gather(*keepers, return_exceptions=True)
             try:
-                await self.unregister()
+                results = await self.unregister()
             finally:
                 await self.aclose()
                 self._topics_changed = None
+        return results
 
     async def _keep_registered(
         self, address: str, stop: asyncio.Event, on_registered: OnRegistered | None

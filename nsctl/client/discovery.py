@@ -38,13 +38,19 @@ class ResolvedAddresses:
 
     addresses: list[str]
     source: str
+    #: The address server's URL when the list came from one (it may change: ask again later).
+    url: str | None = None
 
 
 def split_host_port(address: str) -> tuple[str, int]:
     """`host:port` split at the last `:` (as Java does); `[v6]:port` loses its brackets."""
     host, sep, port_text = address.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not sep or not host or not port_text.isdigit():
         raise ValueError(f"invalid NameServer address {address!r}: expected host:port")
+    if not 0 < int(port_text) < 65536:
+        raise ValueError(
+            f"invalid NameServer address {address!r}: port {port_text} is outside 1..65535"
+        )
     if not _HOST.match(host):
         raise ValueError(f"invalid NameServer address {address!r}: bad host {host!r}")
     return host.strip("[]"), int(port_text)
@@ -81,8 +87,26 @@ def address_server_url(env: Mapping[str, str]) -> str | None:
     return f"http://{host}/rocketmq/{subgroup}"
 
 
+def check_address_server_url(url: str) -> str:
+    """`url` if it can be an address server's (http or https, with a host); ValueError if not,
+    so that a typo is a usage error rather than an unreachable server."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"address server URL {url!r} is not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"address server URL {url!r} is not an http:// or https:// URL with a host"
+        )
+    return url
+
+
 def fetch_from_address_server(url: str, *, timeout: float = 3.0) -> list[str]:
     """GET `url` and read the first line of the answer as an address list."""
+    check_address_server_url(url)
     import httpx  # lazily: only this lookup needs it
 
     headers = {
@@ -124,17 +148,28 @@ def resolve_addresses(
     """
     environment = os.environ if env is None else env
     if explicit is not None and explicit.strip():
-        return ResolvedAddresses(parse_addresses(explicit), "option")
+        addresses = parse_addresses(explicit)
+        if not addresses:
+            raise NoNameServerAddressError(
+                f"no NameServer address given in -n {explicit!r}: expected host:port[;host:port]"
+            )
+        return ResolvedAddresses(addresses, "option")
     from_env = environment.get(ENV_NAMESRV_ADDR, "")
     if from_env.strip():
         try:
-            return ResolvedAddresses(parse_addresses(from_env), ENV_NAMESRV_ADDR)
+            addresses = parse_addresses(from_env)
         except ValueError as exc:
             raise ValueError(f"{ENV_NAMESRV_ADDR}: {exc}") from None
+        if not addresses:
+            raise NoNameServerAddressError(
+                f"no NameServer address given in {ENV_NAMESRV_ADDR}={from_env!r}: expected "
+                "host:port[;host:port]"
+            )
+        return ResolvedAddresses(addresses, ENV_NAMESRV_ADDR)
     url = address_server_url or _address_server_url(environment)
     if url:
         return ResolvedAddresses(
-            fetch_from_address_server(url, timeout=timeout), f"address server {url}"
+            fetch_from_address_server(url, timeout=timeout), f"address server {url}", url
         )
     raise NoNameServerAddressError(
         "no NameServer address: pass -n host:port, set NAMESRV_ADDR, or configure an address "

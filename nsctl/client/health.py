@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nsctl.client.client import AsyncNameServerClient
-from nsctl.client.errors import NameServerError, TopicNotFoundError
+from nsctl.client.errors import NameServerError, TopicNotFoundError, is_server_side_failure
 from nsctl.client.snapshot import (
     Snapshot,
     cluster_snapshot,
@@ -34,18 +34,22 @@ class NameServerHealth:
     topics: int = 0
     clusters: Snapshot | None = None
     routes: dict[str, Snapshot | None] = field(default_factory=dict)
+    #: For an unreachable NameServer: whether another attempt might fare better.
+    retryable: bool = field(default=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        # What an unreachable NameServer holds is unknown: null, not 0.
+        known = self.reachable
         return {
             "namesrv": self.address,
             "reachable": self.reachable,
             "latencyMs": None if self.latency_ms is None else round(self.latency_ms, 2),
             "error": self.error,
-            "liveMasters": self.masters,
-            "brokerAddresses": self.brokers,
-            "topicCount": self.topics,
+            "liveMasters": self.masters if known else None,
+            "brokerAddresses": self.brokers if known else None,
+            "topicCount": self.topics if known else None,
             "clusters": (self.clusters or {}).get("clusters"),
-            "routes": self.routes,
+            "routes": self.routes if known else None,
         }
 
 
@@ -77,8 +81,27 @@ async def probe(
     topics: list[str],
     timeout: float,
     ssl_context: ssl.SSLContext | None = None,
+    *,
+    retries: int = 0,
+    retry_interval: float = 0.2,
 ) -> NameServerHealth:
-    """Everything `check` needs from one NameServer."""
+    """Everything `check` needs from one NameServer; up to `retries` more attempts when it
+    cannot be reached, times out or answers a server-side failure."""
+    for attempt in range(retries + 1):
+        if attempt:
+            await asyncio.sleep(retry_interval)
+        health = await _probe_once(address, topics, timeout, ssl_context)
+        if health.reachable or not health.retryable:
+            break
+    return health
+
+
+async def _probe_once(
+    address: str,
+    topics: list[str],
+    timeout: float,
+    ssl_context: ssl.SSLContext | None,
+) -> NameServerHealth:
     client = AsyncNameServerClient(
         address, timeout=timeout, connect_timeout=timeout, ssl_context=ssl_context
     )
@@ -95,7 +118,12 @@ async def probe(
                 except TopicNotFoundError:
                     routes[topic] = None
         except NameServerError as error:
-            return NameServerHealth(address, False, error=" ".join(str(error).split()))
+            return NameServerHealth(
+                address,
+                False,
+                error=" ".join(str(error).split()),
+                retryable=is_server_side_failure(error),
+            )
     clusters = cluster_snapshot(info)
     return NameServerHealth(
         address,
@@ -118,6 +146,7 @@ async def check_health(
     expect_clusters: Sequence[str] = (),
     consistent: bool = False,
     ssl_context: ssl.SSLContext | None = None,
+    retries: int = 0,
 ) -> HealthReport:
     """Probe every address in parallel and judge the expectations.
 
@@ -125,7 +154,7 @@ async def check_health(
     route. Expectations are judged on every NameServer that answered.
     """
     results = await asyncio.gather(
-        *(probe(a, list(topics), timeout, ssl_context) for a in addresses)
+        *(probe(a, list(topics), timeout, ssl_context, retries=retries) for a in addresses)
     )
     report = HealthReport(list(results))
     up = report.reachable

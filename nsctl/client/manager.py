@@ -7,7 +7,9 @@ broker addresses; each manager only runs the loop with its own kind of sleeping 
 Policy, like the Java client: stay on the last NameServer that answered (sticky); on a
 connection failure, timeout or garbage move on to the next address and leave the failed one
 aside for `QUARANTINE_SECONDS` (it is still tried when every other one failed as well). A whole
-pass over the addresses is one round; up to `max_retry_times` rounds, `retry_interval` apart.
+pass over the addresses is one round; up to `max_retry_times` rounds (the first attempt and
+`max_retry_times - 1` retries), `retry_interval` apart; `broadcast` gives each address that
+many attempts of its own.
 An error answered by a live NameServer (topic not found, KV not found, ...) is the answer and
 is not retried elsewhere, except the server-side failures SYSTEM_ERROR, SYSTEM_BUSY, GO_AWAY.
 NameServers do not replicate each other, so writes go to every address with `broadcast`.
@@ -351,17 +353,36 @@ class NameServerManager(_ManagerBase):
         raise attempts.error()
 
     def broadcast(self, fn: Callable[[NameServerClient], T]) -> dict[str, T | NameServerError]:
-        """`fn(client)` on every NameServer at once; each address maps to its result or error."""
-        from concurrent.futures import ThreadPoolExecutor
+        """`fn(client)` on every NameServer at once; each address maps to its result or error.
 
-        def run(address: str) -> T | NameServerError:
-            try:
-                return fn(self.client_for(address))
-            except NameServerError as exc:
-                return exc
+        Each address is retried on its own (`max_retry_times` attempts) when it cannot be
+        reached, times out or answers a server-side failure. The calls run in daemon threads
+        and the caller only waits for them, so Ctrl-C in the caller ends the wait at once.
+        """
+        results: dict[str, T | NameServerError] = {}
 
-        with ThreadPoolExecutor(max_workers=len(self.addresses)) as pool:
-            return dict(zip(self.addresses, pool.map(run, self.addresses), strict=True))
+        def run(address: str) -> None:
+            for attempt in range(self.config.max_retry_times):
+                if attempt:
+                    time.sleep(self.config.retry_interval)
+                try:
+                    results[address] = fn(self.client_for(address))
+                    return
+                except NameServerError as exc:
+                    results[address] = exc
+                    if not is_server_side_failure(exc):
+                        return
+                    log.info("NameServer %s failed (attempt %d): %s", address, attempt + 1, exc)
+
+        threads = [
+            threading.Thread(target=run, args=(a,), name=f"nsctl-broadcast {a}", daemon=True)
+            for a in self.addresses
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return {address: results[address] for address in self.addresses}
 
     def get_topic_route(self, topic: str) -> TopicRouteData:
         """The topic's route, from cache when younger than `route_cache_ttl`."""
@@ -444,10 +465,17 @@ class AsyncNameServerManager(_ManagerBase):
         import asyncio
 
         async def run(address: str) -> T | NameServerError:
-            try:
-                return await fn(self.client_for(address))
-            except NameServerError as exc:
-                return exc
+            for attempt in range(self.config.max_retry_times):
+                if attempt:
+                    await asyncio.sleep(self.config.retry_interval)
+                try:
+                    return await fn(self.client_for(address))
+                except NameServerError as exc:
+                    error = exc
+                    if not is_server_side_failure(exc):
+                        break
+                    log.info("NameServer %s failed (attempt %d): %s", address, attempt + 1, exc)
+            return error
 
         results = await asyncio.gather(*(run(a) for a in self.addresses))
         return dict(zip(self.addresses, results, strict=True))

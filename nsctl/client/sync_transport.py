@@ -55,6 +55,8 @@ class SyncConnection:
         self._sock: socket.socket | None = None
         self._decoder = FrameDecoder()
         self._lock = threading.Lock()
+        #: Set by `close()` while a request is in flight: that request must not reconnect.
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -64,13 +66,14 @@ class SyncConnection:
         """Send `command` and return the response carrying its opaque."""
         deadline = time.monotonic() + timeout
         self._acquire(deadline)
+        self._closing = False
         try:
             reused = self._sock is not None
             sock = self._send(command, deadline)
             try:
                 return self._receive(sock, command.opaque, deadline)
             except _ClosedBeforeAnswer as exc:
-                if not reused:
+                if not reused or self._closing:
                     raise NameServerConnectionError(str(exc), address=self.address) from exc
             # The server closed a kept-alive connection just as the request went out (its idle
             # close raced our send): nothing was answered, so a fresh connection is a safe retry.
@@ -93,8 +96,22 @@ class SyncConnection:
             self._lock.release()
 
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        """Close the connection. A request in flight in another thread is not waited for (an
+        interrupted CLI must end at once): its socket is shut down, which ends that request
+        with a connection error, and the request then drops the connection itself."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._drop()
+            finally:
+                self._lock.release()
+            return
+        self._closing = True
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                log.debug("%s: shutting down the busy connection failed", self.address)
 
     # ----------------------------------------------------------------------------------------
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nsctl.client.client import AsyncNameServerClient
-from nsctl.client.errors import KVConfigNotFoundError, NameServerError, TopicNotFoundError
+from nsctl.client.errors import (
+    KVConfigNotFoundError,
+    NameServerError,
+    TopicNotFoundError,
+    is_server_side_failure,
+)
 from nsctl.client.snapshot import (
     Change,
     Snapshot,
@@ -76,22 +81,46 @@ class Watcher:
         interval: float = 2.0,
         timeout: float = 3.0,
         ssl_context: ssl.SSLContext | None = None,
+        retries: int = 0,
+        retry_interval: float = 0.2,
     ) -> None:
-        self.addresses = addresses
+        self.addresses: list[str] = []
         self.subjects = subjects
         self.interval = interval
         self.timeout = timeout
-        self.states = {address: NameServerState() for address in addresses}
+        self.ssl_context = ssl_context
+        #: Extra attempts within one poll before a NameServer is reported down.
+        self.retries = retries
+        self.retry_interval = retry_interval
+        self.states: dict[str, NameServerState] = {}
         self._diverged: set[Subject] = set()
-        self._clients = {
-            address: AsyncNameServerClient(
-                address, timeout=timeout, connect_timeout=timeout, ssl_context=ssl_context
+        self._clients: dict[str, AsyncNameServerClient] = {}
+        self._retired: list[AsyncNameServerClient] = []
+        self.set_addresses(addresses)
+
+    def set_addresses(self, addresses: list[str]) -> tuple[list[str], list[str]]:
+        """Poll these NameServers from now on (an address server's list changed); returns the
+        addresses added and removed. Removed ones are forgotten, added ones start afresh."""
+        added = [a for a in addresses if a not in self.states]
+        removed = [a for a in self.addresses if a not in addresses]
+        for address in removed:
+            del self.states[address]
+            self._retired.append(self._clients.pop(address))
+        for address in added:
+            self.states[address] = NameServerState()
+            self._clients[address] = AsyncNameServerClient(
+                address,
+                timeout=self.timeout,
+                connect_timeout=self.timeout,
+                ssl_context=self.ssl_context,
             )
-            for address in addresses
-        }
+        self.addresses = list(addresses)
+        return added, removed
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self._clients.values()))
+        clients = [*self._clients.values(), *self._retired]
+        self._retired = []
+        await asyncio.gather(*(client.aclose() for client in clients))
 
     async def events(self) -> AsyncIterator[list[WatchEvent]]:
         """One batch of events per poll round (possibly empty), forever."""
@@ -101,6 +130,8 @@ class Watcher:
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
     async def poll_once(self) -> list[WatchEvent]:
+        retired, self._retired = self._retired, []
+        await asyncio.gather(*(client.aclose() for client in retired))
         results = await asyncio.gather(*(self._poll(address) for address in self.addresses))
         events = [event for batch in results for event in batch]
         events += self._divergence(time.time())
@@ -109,7 +140,7 @@ class Watcher:
     async def _poll(self, address: str) -> list[WatchEvent]:
         state = self.states[address]
         try:
-            snapshots = {s: await self._fetch(address, s) for s in self.subjects}
+            snapshots = await self._fetch_all(address)
         except NameServerError as error:
             now = time.time()
             message = " ".join(str(error).split())
@@ -133,6 +164,17 @@ class Watcher:
                 ]
         state.up, state.error, state.snapshots, state.last_answer = True, None, snapshots, now
         return events
+
+    async def _fetch_all(self, address: str) -> dict[Subject, Snapshot | None]:
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(self.retry_interval)
+            try:
+                return {s: await self._fetch(address, s) for s in self.subjects}
+            except NameServerError as error:
+                if attempt == self.retries or not is_server_side_failure(error):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _fetch(self, address: str, subject: Subject) -> Snapshot | None:
         client = self._clients[address]

@@ -38,9 +38,12 @@ class KVStore:
     # Loading
 
     def load(self) -> None:
-        """Read the file; a corrupt file falls back to the backup, both corrupt is an error."""
+        """Read the file; a corrupt file falls back to the backup, both corrupt is an error.
+        A file that cannot be written later (its directory is read-only, or not a directory)
+        is an error now, at start-up, rather than a failure of every KV write."""
         try:
             self._table = _read(self.path)
+            self.check_writable()
             return
         except _Corrupt as main_error:
             log.error(
@@ -61,6 +64,19 @@ class KVStore:
         log.warning("KV config restored from %s: %d namespaces", self.backup_path, len(self._table))
         # Rewrite the main file from the backup, keeping the backup as it is.
         write_atomically(self.path, self._encode())
+
+    def check_writable(self) -> None:
+        """KVStoreError unless a file can be created beside `path` (as every write does)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise KVStoreError(
+                f"KV config file {self.path} cannot be written: cannot create a file in "
+                f"{self.path.parent}: {_reason(exc)}"
+            ) from None
 
     # ------------------------------------------------------------------------------------------
     # Reads
@@ -116,6 +132,9 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except (NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        # The path itself is wrong: the backup would not help, and the file is not corrupt.
+        raise KVStoreError(f"KV config file {path} cannot be read: {_reason(exc)}") from None
     except OSError as exc:
         raise _Corrupt(f"cannot read: {exc}") from None
     if not raw.strip():
@@ -124,6 +143,12 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
         return KVConfigFile.decode(raw).config_table
     except ProtocolError as exc:
         raise _Corrupt(str(exc)) from None
+
+
+def _reason(error: OSError) -> str:
+    if isinstance(error, NotADirectoryError):
+        return "a parent of it is a file, not a directory"
+    return error.strerror or str(error)
 
 
 def write_atomically(path: Path, data: bytes, *, backup: Path | None = None) -> None:

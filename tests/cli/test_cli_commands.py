@@ -84,9 +84,9 @@ def test_topic_lists(script_runner, cluster):
     assert {"TopicTest", "OnlyA", "TBW102", "broker-a", "DefaultCluster"} <= topics
     by_cluster = as_json(run(script_runner, ns, "topicList", "-c", "DefaultCluster", "-o", "json"))
     assert "OnlyA" in by_cluster["topicList"]
-    assert as_json(run(script_runner, ns, "topicList", "-c", "Nope", "-o", "json")) == {
-        "topicList": []
-    }
+    unknown = run(script_runner, ns, "topicList", "-c", "Nope", "-o", "json", ok=False)
+    assert (unknown.returncode, unknown.stdout) == (1, "")
+    assert unknown.stderr == "nsctl: cluster 'Nope' not found (known: DefaultCluster)\n"
     system = as_json(run(script_runner, ns, "topicList", "--system", "-o", "json"))
     assert "DefaultCluster" in system["topicList"]
     assert "TopicTest" in run(script_runner, ns, "topicList").stdout
@@ -122,8 +122,12 @@ def test_kv_round_trip_and_aliases(script_runner, ns):
     assert "size" in missing.stderr
     no_ns = run(script_runner, ns, "getKVList", "-s", "nothing", ok=False)
     assert no_ns.returncode == 1
-    result = as_json(run(script_runner, ns, "deleteKV", "-s", "app", "-k", "x", "-o", "json"))
-    assert result["results"] == [{"namesrv": ns.address, "ok": True}]
+    absent = run(script_runner, ns, "deleteKV", "-s", "app", "-k", "x", "-o", "json")
+    assert as_json(absent)["results"] == [{"namesrv": ns.address, "ok": True, "existed": False}]
+    assert absent.stderr == "nsctl: warning: key app/x did not exist: nothing to delete\n"
+    present = run(script_runner, ns, "deleteKV", "-s", "app", "-k", "color", "-o", "json")
+    assert as_json(present)["results"] == [{"namesrv": ns.address, "ok": True, "existed": True}]
+    assert present.stderr == ""
 
 
 def test_write_perm_commands_report_counts(script_runner, cluster):
@@ -139,8 +143,12 @@ def test_write_perm_commands_report_counts(script_runner, cluster):
     assert perms == {"broker-a": 4, "broker-b": 6}
     added = as_json(run(script_runner, ns, "addWritePerm", "-b", "broker-a", "-o", "json"))
     assert added["results"][0]["addTopicCount"] == count
-    none = as_json(run(script_runner, ns, "wipeWritePerm", "-b", "nobody", "-o", "json"))
-    assert none["results"][0]["wipeTopicCount"] == 0
+    # An unknown broker is an error (a typo would otherwise pass as "0 topics").
+    for command in ("wipeWritePerm", "addWritePerm"):
+        none = run(script_runner, ns, command, "-b", "nobody", "-o", "json", ok=False)
+        assert none.returncode == 1
+        assert as_json(none)["results"][0]["ok"] is False
+        assert none.stderr == f"nsctl: {ns.address}: broker 'nobody' is not registered there\n"
 
 
 def test_delete_topic_and_order_conf(script_runner, cluster):

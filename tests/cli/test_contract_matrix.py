@@ -1,0 +1,327 @@
+"""The CLI's contract under real shell use, as a matrix: every NameServer command x every
+output format x each situation a shell or a CI script puts it in.
+
+Each cell runs the real `nsctl` in a process of its own and asserts the exit code, what is on
+stdout, and that stderr holds at most one line (and never a traceback or a complaint about a
+closed pipe). A command is added with one row of COMMANDS; a situation with one entry of
+SITUATIONS and a branch of `expected`.
+
+The cells are independent processes, so they run in parallel: the module submits every
+selected cell to a pool when the first one asks for its result, and each test waits for its
+own. Cells that need a silent server get one of their own, so that the connections it counts
+are that cell's attempts.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.cli.situations import (
+    Outcome,
+    dead_address,
+    live_cluster,
+    nsctl,
+    nsctl_interrupted,
+    nsctl_into_closed_pipe,
+    silent_server,
+)
+
+FORMATS = ("table", "json", "plain")
+
+#: Per-request timeout of the SIGINT cells: the process must end well before it.
+SIGINT_REQUEST_TIMEOUT = 10.0
+#: Per-request timeout of the retry-counting cells: short, the server never answers anyway.
+SILENT_REQUEST_TIMEOUT = 0.3
+
+
+@dataclass(frozen=True)
+class Command:
+    """One row: a command, its arguments, and what kind of command it is.
+
+    kind: "read" (asks one NameServer, fails over), "fanout" (asks or changes every
+    NameServer: a dead one makes it exit 3), "check", "watch".
+    `shows` is what stdout must contain when it worked, per format (one string for all).
+    `partial` is what stdout must contain with one NameServer dead, per format; None means
+    stdout must stay empty (mqadmin's success text is not printed unless every NameServer
+    succeeded).
+    """
+
+    name: str
+    args: tuple[str, ...]
+    kind: str
+    shows: str | dict[str, str]
+    partial: dict[str, str | None] | None = None
+    request_timeout_flag: str = "--timeout"
+
+    def marker(self, fmt: str) -> str:
+        return self.shows if isinstance(self.shows, str) else self.shows[fmt]
+
+
+OK_JSON = '"ok": true'
+
+COMMANDS = [
+    Command("topicRoute", ("-t", "T00001"), "read", "broker-a"),
+    Command("topicList", (), "read", "T00001"),
+    Command("topicClusterList", ("-t", "T00001"), "read", "C1"),
+    Command("clusterList", (), "read", "broker-w"),
+    Command("getKV", ("-s", "ns", "-k", "k"), "read", "v1"),
+    Command("getKVList", ("-s", "ns"), "read", "v1"),
+    Command("updateOrderConf", ("-t", "T00001", "-m", "get"), "read", "broker-a:4"),
+    Command(
+        "putKV",
+        ("-s", "ns", "-k", "k2", "-v", "v2"),
+        "fanout",
+        {
+            "table": "ns/k2 = v2",
+            "json": OK_JSON,
+            "plain": "create or update kv config to namespace success.",
+        },
+        partial={"table": "ns/k2 = v2", "json": OK_JSON, "plain": None},
+    ),
+    Command(
+        "deleteKV",
+        ("-s", "ns", "-k", "never-there"),
+        "fanout",
+        {
+            "table": "deleted ns/never-there",
+            "json": OK_JSON,
+            "plain": "delete kv config from namespace success.",
+        },
+        partial={"table": "deleted ns/never-there", "json": OK_JSON, "plain": None},
+    ),
+    Command(
+        "deleteTopic",
+        ("-t", "NeverThere"),
+        "fanout",
+        {
+            "table": "deleted topic NeverThere",
+            "json": OK_JSON,
+            "plain": "delete topic [NeverThere] from NameServer success.",
+        },
+        partial={"table": "deleted topic NeverThere", "json": OK_JSON, "plain": None},
+    ),
+    Command(
+        "updateOrderConf",
+        ("-t", "T00002", "-m", "put", "-v", "broker-a:4"),
+        "fanout",
+        {"table": "update orderConf success", "json": OK_JSON, "plain": "update orderConf"},
+        partial={"table": "update orderConf success", "json": OK_JSON, "plain": None},
+    ),
+    Command(
+        "wipeWritePerm",
+        ("-b", "broker-w"),
+        "fanout",
+        {
+            "table": "wipe write perm of broker[broker-w]",
+            "json": '"wipeTopicCount": 2',
+            "plain": "wipe write perm of broker[broker-w]",
+        },
+        partial={
+            "table": "wipe write perm of broker[broker-w]",
+            "json": '"wipeTopicCount": 2',
+            "plain": None,
+        },
+    ),
+    Command(
+        "addWritePerm",
+        ("-b", "broker-w"),
+        "fanout",
+        {
+            "table": "add write perm of broker[broker-w]",
+            "json": '"addTopicCount": 2',
+            "plain": "add write perm of broker[broker-w]",
+        },
+        partial={
+            "table": "add write perm of broker[broker-w]",
+            "json": '"addTopicCount": 2',
+            "plain": None,
+        },
+    ),
+    Command(
+        "getNamesrvConfig",
+        (),
+        "fanout",
+        "kvConfigPath",
+        # Each answer is shown under its NameServer's address: the live one's still is.
+        partial={fmt: "kvConfigPath" for fmt in FORMATS},
+    ),
+    Command(
+        "updateNamesrvConfig",
+        ("-k", "orderMessageEnable", "-v", "false"),
+        "fanout",
+        {
+            "table": "orderMessageEnable = false",
+            "json": OK_JSON,
+            "plain": "update name server config success!",
+        },
+        partial={"table": "orderMessageEnable = false", "json": OK_JSON, "plain": None},
+    ),
+    Command(
+        "registerBroker",
+        ("-c", "C9", "-b", "broker-r", "-a", "127.0.0.1:20911", "--once"),
+        "fanout",
+        {"table": "registered broker-r", "json": '"masterAddr"', "plain": "registered broker-r"},
+        # "registered broker-r ... on ADDRESS" names the NameServer it is true for.
+        partial={"table": "registered broker-r", "json": '"masterAddr"', "plain": "registered"},
+    ),
+    Command(
+        "unregisterBroker",
+        ("-c", "C9", "-b", "ghost", "-a", "127.0.0.1:1"),
+        "fanout",
+        {"table": "unregistered ghost", "json": OK_JSON, "plain": "unregistered ghost"},
+        partial={"table": "unregistered ghost", "json": OK_JSON, "plain": None},
+    ),
+    Command(
+        "check",
+        (),
+        "check",
+        {"table": "OK", "json": '"healthy": true', "plain": "OK"},
+        partial={"table": "FAIL", "json": '"healthy": false', "plain": "FAIL"},
+    ),
+    Command(
+        "watch",
+        # One poll (the interval is longer than the run), then the deadline ends it.
+        ("-t", "T00001", "--interval", "30", "--timeout", "4"),
+        "watch",
+        {"table": '"kind": "snapshot"', "json": '"kind": "snapshot"', "plain": " snapshot "},
+        partial={"table": "namesrv_down", "json": "namesrv_down", "plain": "namesrv_down"},
+        request_timeout_flag="--request-timeout",
+    ),
+]
+
+SITUATIONS = ("ok", "reader_gone", "sigint", "one_dead", "silent_retries_0", "silent_retries_2")
+
+
+@dataclass
+class Expected:
+    code: int
+    contains: str | None = None  # stdout must contain it
+    empty: bool = False  # stdout must be empty
+    lacks: str | None = None  # stdout must not contain it
+    stderr_lines: int = 1  # at most
+    attempts: int | None = None  # connections the silent server must have seen
+
+
+def expected(command: Command, situation: str, fmt: str) -> Expected:
+    marker = command.marker(fmt)
+    if situation == "ok":
+        return Expected(0, contains=marker)
+    if situation == "reader_gone":
+        # Quietly: the command's own exit code, not a word about the pipe.
+        return Expected(0)
+    if situation == "sigint":
+        # Ctrl-C is how watch ends (exit 0); anything else was interrupted (130).
+        return Expected(0 if command.kind == "watch" else 130)
+    if situation == "one_dead":
+        if command.kind == "read":
+            return Expected(0, contains=marker)  # failed over to the live one
+        assert command.partial is not None
+        code = {"fanout": 3, "check": 4, "watch": 0}[command.kind]
+        wanted = command.partial[fmt]
+        if wanted is None:
+            return Expected(code, empty=True)
+        return Expected(code, contains=wanted)
+    retries = int(situation.rsplit("_", 1)[1])
+    return Expected(3, lacks=marker, attempts=retries + 1)
+
+
+@dataclass
+class Cell:
+    command: Command
+    situation: str
+    fmt: str
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        extra = "-put" if self.command.args[-2:] == ("-v", "broker-a:4") else ""
+        self.id = f"{self.command.name}{extra}-{self.fmt}-{self.situation}"
+
+    def argv(self, namesrv: str, timeout: float, retries: int | None = None) -> list[str]:
+        argv = [self.command.name, *self.command.args, "-o", self.fmt, "-n", namesrv]
+        argv += [self.command.request_timeout_flag, str(timeout)]
+        if retries is not None:
+            argv += ["--retries", str(retries)]
+        return argv
+
+
+CELLS = [Cell(c, s, f) for c in COMMANDS for s in SITUATIONS for f in FORMATS]
+
+
+def run_cell(cell: Cell, live: str) -> Outcome:
+    if cell.situation == "ok":
+        return nsctl(*cell.argv(live, 3.0))
+    if cell.situation == "reader_gone":
+        return nsctl_into_closed_pipe(*cell.argv(live, 3.0))
+    if cell.situation == "one_dead":
+        return nsctl(*cell.argv(f"{dead_address()};{live}", 3.0))
+    with silent_server() as silent:
+        if cell.situation == "sigint":
+            return nsctl_interrupted(silent, *cell.argv(silent.address, SIGINT_REQUEST_TIMEOUT, 0))
+        retries = int(cell.situation.rsplit("_", 1)[1])
+        outcome = nsctl(*cell.argv(silent.address, SILENT_REQUEST_TIMEOUT, retries))
+        outcome.connections = silent.connections
+        return outcome
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with live_cluster(tmp_path_factory.mktemp("matrix") / "kv.json") as cluster:
+        yield cluster.address
+
+
+@pytest.fixture(scope="module")
+def outcomes(request, live):
+    """Every selected cell, submitted to a pool at once; maps a cell id to its future."""
+    selected = {
+        item.callspec.params["cell"].id
+        for item in request.session.items
+        if hasattr(item, "callspec") and isinstance(item.callspec.params.get("cell"), Cell)
+    }
+    workers = int(os.environ.get("NSCTL_MATRIX_WORKERS", "8"))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures: dict[str, Future[Outcome]] = {
+            cell.id: pool.submit(run_cell, cell, live) for cell in CELLS if cell.id in selected
+        }
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=lambda cell: cell.id)
+def test_cell(cell: Cell, outcomes: dict[str, Future[Outcome]]) -> None:
+    outcome = outcomes[cell.id].result(timeout=300)
+    want = expected(cell.command, cell.situation, cell.fmt)
+    report = (
+        f"exit {outcome.returncode}\nstdout:\n{outcome.stdout[:2000]}\nstderr:\n{outcome.stderr}"
+    )
+    for noise in ("Traceback", "Exception ignored", "BrokenPipeError", "Broken pipe"):
+        assert noise not in outcome.stderr, report
+    assert outcome.returncode == want.code, report
+    assert len(outcome.stderr_lines) <= want.stderr_lines, report
+    if want.contains is not None:
+        assert want.contains in outcome.stdout, report
+    if want.empty:
+        assert outcome.stdout == "", report
+    if want.lacks is not None:
+        assert want.lacks not in outcome.stdout, report
+    if want.attempts is not None:
+        assert outcome.connections == want.attempts, report
+    if cell.situation == "sigint":
+        assert outcome.after_signal is not None
+        # A correctness bound, not a speed target: the request alone would take 10 s.
+        assert outcome.after_signal < SIGINT_REQUEST_TIMEOUT / 2, report
+        if want.code == 130:
+            assert outcome.stderr == "nsctl: interrupted\n", report
+
+
+def test_every_nameserver_command_has_a_row():
+    """A new NameServer command must join the matrix (serve and demo do not talk to one)."""
+    from nsctl.cli.main import COMMAND_MODULES
+
+    aliases = {"updateKvConfig", "deleteKvConfig"}
+    commands = set(COMMAND_MODULES) - {"serve", "demo"} - aliases
+    assert commands == {c.name for c in COMMANDS}
