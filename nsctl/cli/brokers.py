@@ -154,6 +154,7 @@ async def _keep_registered(target: Target, agent: BrokerAgent, give_up_after: fl
     import time
 
     from nsctl.cli.address_refresh import AddressRefresher
+    from nsctl.cli.render import reader_gone
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -193,6 +194,10 @@ async def _keep_registered(target: Target, agent: BrokerAgent, give_up_after: fl
                 )
             if give_up_after is not None and time.monotonic() - last_accepted > give_up_after:
                 gave_up = True
+                stop.set()
+                return
+            if reader_gone():
+                # `registerBroker ... | head -1`: the pipeline waits for us; end as watch does.
                 stop.set()
                 return
             with contextlib.suppress(asyncio.TimeoutError):

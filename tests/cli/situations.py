@@ -10,12 +10,14 @@ import selectors
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from nsctl.client import NameServerClient
 from nsctl.client.broker import BrokerAgent
@@ -127,37 +129,112 @@ class Outcome:
         return self.stderr.splitlines()
 
 
-def nsctl(*argv: str, timeout: float = 60) -> Outcome:
-    """Run nsctl with stdout and stderr captured."""
-    done = subprocess.run(
-        [*NSCTL, *argv],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
+class Process(Protocol):
+    pid: int
+
+    def send_signal(self, signum: int) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+class Launcher(Protocol):
+    def __call__(self, argv: list[str], stdout: int, stderr: int) -> Process: ...
+
+
+def exec_nsctl(argv: list[str], stdout: int, stderr: int) -> Process:
+    """A fresh interpreter running nsctl, as a shell starts it."""
+    return subprocess.Popen(
+        [*NSCTL, *argv], stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=ENV
     )
-    return Outcome(done.returncode, done.stdout, done.stderr)
 
 
-def nsctl_into_closed_pipe(*argv: str, timeout: float = 60) -> Outcome:
-    """Run nsctl with stdout a pipe whose reader has already gone (as after `| head -0`):
-    every write to it fails."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        process = subprocess.Popen(
-            [*NSCTL, *argv],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
+class ForkServer:
+    """A warm interpreter that forks nsctl processes (see tests/cli/forkserver.py)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = str(directory / "forkserver.sock")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.cli.forkserver", self.path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
             env=ENV,
+            cwd=Path(__file__).resolve().parents[2],
         )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise AssertionError("the fork server did not start")
+        self._devnull = os.open(os.devnull, os.O_RDONLY)
+
+    def __call__(self, argv: list[str], stdout: int, stderr: int) -> Process:
+        from tests.cli.forkserver import ForkedProcess
+
+        return ForkedProcess(self.path, argv, ENV, [self._devnull, stdout, stderr])
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+        os.close(self._devnull)
+
+
+class _Drain:
+    """Reads a pipe to its end in a thread (stdout and stderr must be read together)."""
+
+    def __init__(self, fd: int) -> None:
+        self.chunks: list[bytes] = []
+        self._fd = fd
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with os.fdopen(self._fd, "rb") as pipe:
+            while chunk := pipe.read1(65536):
+                self.chunks.append(chunk)
+
+    def text(self, timeout: float) -> str:
+        self._thread.join(timeout)
+        return b"".join(self.chunks).decode("utf-8", "replace")
+
+
+def _start(
+    launch: Launcher, argv: list[str], *, stdout_reader_gone: bool = False
+) -> tuple[Process, _Drain | None, _Drain]:
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    if stdout_reader_gone:
+        os.close(out_read)
+    try:
+        process = launch(argv, out_write, err_write)
     finally:
-        os.close(write_end)
-    _, err = process.communicate(timeout=timeout)
-    return Outcome(process.returncode, "", err)
+        os.close(out_write)
+        os.close(err_write)
+    out = None if stdout_reader_gone else _Drain(out_read)
+    return process, out, _Drain(err_read)
+
+
+def _finish(
+    process: Process, out: _Drain | None, err: _Drain, timeout: float
+) -> tuple[int, str, str]:
+    try:
+        code = process.wait(timeout)
+    except (subprocess.TimeoutExpired, TimeoutError):
+        process.send_signal(signal.SIGKILL)
+        raise AssertionError(f"nsctl did not end within {timeout} s") from None
+    return code, out.text(timeout) if out else "", err.text(timeout)
+
+
+def nsctl(*argv: str, timeout: float = 60, launch: Launcher = exec_nsctl) -> Outcome:
+    """Run nsctl with stdout and stderr captured."""
+    return Outcome(*_finish(*_start(launch, list(argv)), timeout))
+
+
+def nsctl_into_closed_pipe(
+    *argv: str, timeout: float = 60, launch: Launcher = exec_nsctl
+) -> Outcome:
+    """Run nsctl with stdout a pipe whose reader has already gone (as after `| head -0`):
+    every write to it fails."""
+    return Outcome(*_finish(*_start(launch, list(argv), stdout_reader_gone=True), timeout))
 
 
 def nsctl_reader_leaves_after(
@@ -186,26 +263,21 @@ def nsctl_reader_leaves_after(
     return Outcome(process.returncode, "", err), lines
 
 
-def nsctl_interrupted(server: SilentServer, *argv: str, timeout: float = 60) -> Outcome:
+def nsctl_interrupted(
+    server: SilentServer, *argv: str, timeout: float = 60, launch: Launcher = exec_nsctl
+) -> Outcome:
     """Run nsctl against `server`, send SIGINT once its request is in, and time the end."""
-    process = subprocess.Popen(
-        [*NSCTL, *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=ENV,
-    )
+    process, out, err = _start(launch, list(argv))
     try:
         server.wait_for_request()
     except AssertionError:
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"nsctl sent nothing (exit {process.returncode}): {err}") from None
+        process.send_signal(signal.SIGKILL)
+        code, _, text = _finish(process, out, err, timeout)
+        raise AssertionError(f"nsctl sent nothing (exit {code}): {text}") from None
     process.send_signal(signal.SIGINT)
     signalled = time.monotonic()
-    out, err = process.communicate(timeout=timeout)
-    return Outcome(process.returncode, out, err, after_signal=time.monotonic() - signalled)
+    code, stdout, stderr = _finish(process, out, err, timeout)
+    return Outcome(code, stdout, stderr, after_signal=time.monotonic() - signalled)
 
 
 # --- a live NameServer with a known data set ---------------------------------------------------

@@ -15,14 +15,18 @@ are that cell's attempts.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
 
 from tests.cli.situations import (
+    ForkServer,
+    Launcher,
     Outcome,
     dead_address,
+    exec_nsctl,
     live_cluster,
     nsctl,
     nsctl_interrupted,
@@ -251,20 +255,36 @@ class Cell:
 CELLS = [Cell(c, s, f) for c in COMMANDS for s in SITUATIONS for f in FORMATS]
 
 
-def run_cell(cell: Cell, live: str) -> Outcome:
+def run_cell(cell: Cell, live: str, launch: Launcher) -> Outcome:
     if cell.situation == "ok":
-        return nsctl(*cell.argv(live, 3.0))
+        return nsctl(*cell.argv(live, 3.0), launch=launch)
     if cell.situation == "reader_gone":
-        return nsctl_into_closed_pipe(*cell.argv(live, 3.0))
+        return nsctl_into_closed_pipe(*cell.argv(live, 3.0), launch=launch)
     if cell.situation == "one_dead":
-        return nsctl(*cell.argv(f"{dead_address()};{live}", 3.0))
+        return nsctl(*cell.argv(f"{dead_address()};{live}", 3.0), launch=launch)
     with silent_server() as silent:
         if cell.situation == "sigint":
-            return nsctl_interrupted(silent, *cell.argv(silent.address, SIGINT_REQUEST_TIMEOUT, 0))
+            argv = cell.argv(silent.address, SIGINT_REQUEST_TIMEOUT, 0)
+            return nsctl_interrupted(silent, *argv, launch=launch)
         retries = int(cell.situation.rsplit("_", 1)[1])
-        outcome = nsctl(*cell.argv(silent.address, SILENT_REQUEST_TIMEOUT, retries))
+        argv = cell.argv(silent.address, SILENT_REQUEST_TIMEOUT, retries)
+        outcome = nsctl(*argv, launch=launch)
         outcome.connections = silent.connections
         return outcome
+
+
+@pytest.fixture(scope="module")
+def launch(tmp_path_factory) -> Iterator[Launcher]:
+    """How cells start nsctl: forked from a warm interpreter (see tests/cli/forkserver.py),
+    or, with NSCTL_MATRIX_EXEC=1, each in a fresh interpreter exactly as a shell does."""
+    if os.environ.get("NSCTL_MATRIX_EXEC") == "1":
+        yield exec_nsctl
+        return
+    server = ForkServer(tmp_path_factory.mktemp("forkserver"))
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +294,7 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def outcomes(request, live):
+def outcomes(request, live, launch):
     """Every selected cell, submitted to a pool at once; maps a cell id to its future."""
     selected = {
         item.callspec.params["cell"].id
@@ -284,7 +304,9 @@ def outcomes(request, live):
     workers = int(os.environ.get("NSCTL_MATRIX_WORKERS", "8"))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures: dict[str, Future[Outcome]] = {
-            cell.id: pool.submit(run_cell, cell, live) for cell in CELLS if cell.id in selected
+            cell.id: pool.submit(run_cell, cell, live, launch)
+            for cell in CELLS
+            if cell.id in selected
         }
         yield futures
         for future in futures.values():

@@ -23,6 +23,7 @@ from tests.cli.situations import (
     dead_address,
     live_cluster,
     nsctl,
+    nsctl_into_closed_pipe,
     nsctl_reader_leaves_after,
 )
 
@@ -78,6 +79,24 @@ def test_watch_notices_a_reader_gone_while_nothing_changes(live):
     )
     assert json.loads(lines[0])["kind"] in ("namesrv_up", "snapshot")
     assert (outcome.returncode, outcome.stderr) == (0, "")
+
+
+def test_register_broker_ends_when_its_reader_leaves(ns):
+    """`registerBroker ... | head -1`: the shell waits for both; nsctl unregisters and ends."""
+    outcome, lines = nsctl_reader_leaves_after(
+        1, "registerBroker", "-c", "C", "-b", "piped", "-a", "127.0.0.1:35911", "-n", ns.address,
+        timeout=30,
+    )  # fmt: skip
+    assert lines[0].startswith("registered piped")
+    assert outcome.returncode == 0 and quiet(outcome.stderr)
+    assert outcome.stderr.splitlines()[-1] == "unregistered piped from 1 of 1 NameServer(s)"
+    assert "piped" not in brokers_on(ns.address)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "plain"])
+def test_demo_into_a_closed_pipe_ends_quietly(fmt):
+    done = nsctl_into_closed_pipe("demo", "-o", fmt)
+    assert done.returncode == 0 and quiet(done.stderr)
 
 
 # --- watch deadlines ----------------------------------------------------------------------
