@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
-from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.cli.render import emit_json, emit_json_line, emit_lines, emit_table, reader_gone
 
 if TYPE_CHECKING:
     from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
@@ -66,7 +66,7 @@ def cluster_list_command(
             time.sleep(interval or 0)
         rounds += 1
         _one_round(target, cluster, more=more, stats=not no_stats, stream=interval is not None)
-        if interval is None:
+        if interval is None or reader_gone():  # `| head -5` ends the repetitions too
             return
 
 
@@ -91,10 +91,7 @@ def _one_round(
     if target.output == Output.json:
         document = _json_document(info, cluster, listed, answers if stats else None)
         if stream:
-            import json
-
-            sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            emit_json_line(document)
         else:
             emit_json(document)
     elif target.output == Output.plain:

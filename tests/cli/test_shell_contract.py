@@ -64,7 +64,7 @@ def test_grep_q_under_pipefail_succeeds(live):
 
 
 @pytest.mark.parametrize(
-    "argv", [("clusterList", "-o", "plain"), ("getNamesrvConfig", "-o", "plain")]
+    "argv", [("clusterList", "--no-stats", "-o", "plain"), ("getNamesrvConfig", "-o", "plain")]
 )
 def test_head_of_short_outputs_ends_quietly(live, argv):
     outcome, lines = nsctl_reader_leaves_after(1, *argv, "-n", live)
@@ -371,7 +371,7 @@ def test_demo_json_is_one_document():
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert [step["command"] for step in document["steps"]][:2] == [
-        "nsctl clusterList",
+        "nsctl clusterList --no-stats",
         "nsctl topicRoute -t DemoTopic",
     ]
 
