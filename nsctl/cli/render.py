@@ -80,7 +80,7 @@ def emit_json(data: Any) -> None:
     if _collected is not None:
         _collected.append(data)
         return
-    write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write(dumps_indented(data) + "\n")
 
 
 @contextlib.contextmanager
@@ -98,6 +98,51 @@ def collect_json() -> Iterator[list[Any]]:
 def emit_json_line(data: Any) -> None:
     """One JSON object on one line (streams of events: watch, registerBroker)."""
     write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def dumps_indented(data: Any) -> str:
+    """Exactly `json.dumps(data, indent=2, ensure_ascii=False)`, faster for big documents.
+
+    With `indent`, the standard library encodes in Python, item by item (0.2 s for a list of
+    100,000 topics); here lists of strings are joined around the C string encoder and dicts with
+    string keys are walked, while anything else is left to `json.dumps` and re-indented.
+    """
+    out: list[str] = []
+    _indented(data, 0, out)
+    return "".join(out)
+
+
+def _indented(value: Any, level: int, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(_encode_string(value))
+    elif kind is list and value and all(type(v) is str for v in value):
+        inner = "\n" + "  " * (level + 1)
+        out.append("[" + inner + ("," + inner).join(map(_encode_string, value)))
+        out.append("\n" + "  " * level + "]")
+    elif (
+        (kind is list or kind is dict)
+        and value
+        and (kind is list or all(type(k) is str for k in value))
+    ):
+        inner = "\n" + "  " * (level + 1)
+        opening, closing = ("[", "]") if kind is list else ("{", "}")
+        out.append(opening)
+        items = ((None, v) for v in value) if kind is list else value.items()
+        separator = inner
+        for key, item in items:
+            out.append(separator if key is None else separator + _encode_string(key) + ": ")
+            _indented(item, level + 1, out)
+            separator = "," + inner
+        out.append("\n" + "  " * level + closing)
+    else:
+        # Scalars, empty containers, other key types: the standard encoder, shifted to this
+        # level (JSON text has newlines only between tokens, never inside a string).
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+        out.append(text.replace("\n", "\n" + "  " * level) if level else text)
+
+
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def emit_lines(lines: Iterable[str]) -> None:

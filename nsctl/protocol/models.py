@@ -364,8 +364,11 @@ class TopicList(WireModel):
     @classmethod
     def from_wire(cls, data: Any) -> TopicList:
         d = _obj(data, "TopicList")
+        items = _list(d, "topicList", "TopicList")
         return cls(
-            topic_list=[str(t) for t in _list(d, "topicList", "TopicList")],
+            topic_list=list(items)
+            if all(type(t) is str for t in items)
+            else [str(t) for t in items],
             broker_addr=_str(d, "brokerAddr", "TopicList"),
         )
 

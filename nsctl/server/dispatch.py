@@ -42,7 +42,7 @@ from nsctl.protocol.headers import (
     RegisterTopicRequestHeader,
     UnRegisterBrokerRequestHeader,
 )
-from nsctl.protocol.models import BrokerMemberGroup, KVTable, TopicList, TopicRouteData
+from nsctl.protocol.models import BrokerMemberGroup, KVTable, TopicRouteData
 from nsctl.protocol.properties import parse_properties
 from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
@@ -404,34 +404,32 @@ class Dispatcher:
     def get_all_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         if not self.config.flag("enableAllTopicList"):
             return _reply(request, SYSTEM_ERROR, "disable")
-        return _topic_list(request, self.table.all_topics())
+        return _reply(request, body=self.table.encoded_topic_list("all"))
 
     def get_topics_by_cluster(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         if not self.config.flag("enableTopicList"):
             return _reply(request, SYSTEM_ERROR, "disable")
-        return _topic_list(request, self.table.topics_by_cluster(_ext(request, "cluster")))
+        topics = self.table.encoded_topic_list("cluster", _ext(request, "cluster"))
+        return _reply(request, body=topics)
 
     def get_system_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        topics, broker_addr = self.table.system_topics()
-        return _topic_list(request, topics, broker_addr)
+        return _reply(request, body=self.table.encoded_topic_list("system"))
 
     def get_unit_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        return self._unit_list(request, unit=True, unit_sub=None)
+        return self._unit_list(request, "unit")
 
     def get_unit_sub_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        return self._unit_list(request, unit=None, unit_sub=True)
+        return self._unit_list(request, "unit_sub")
 
     def get_unit_sub_ununit_topics(
         self, request: RemotingCommand, conn: Hashable
     ) -> RemotingCommand:
-        return self._unit_list(request, unit=False, unit_sub=True)
+        return self._unit_list(request, "unit_sub_ununit")
 
-    def _unit_list(
-        self, request: RemotingCommand, *, unit: bool | None, unit_sub: bool | None
-    ) -> RemotingCommand:
+    def _unit_list(self, request: RemotingCommand, kind: str) -> RemotingCommand:
         if not self.config.flag("enableTopicList"):
             return _reply(request, SYSTEM_ERROR, "disable")
-        return _topic_list(request, self.table.unit_topics(unit=unit, unit_sub=unit_sub))
+        return _reply(request, body=self.table.encoded_topic_list(kind))
 
     def delete_topic(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         h = DeleteTopicFromNamesrvRequestHeader.from_ext(request.ext_fields)
@@ -554,9 +552,3 @@ def _route_not_found(request: RemotingCommand, topic: str | None) -> RemotingCom
     shown = "null" if topic is None else topic  # Java prints a missing topic as "null"
     remark = f"No topic route info in name server for the topic: {shown}{FAQ_SUFFIX}"
     return _reply(request, ResponseCode.TOPIC_NOT_EXIST, remark)
-
-
-def _topic_list(
-    request: RemotingCommand, topics: list[str], broker_addr: str | None = None
-) -> RemotingCommand:
-    return _reply(request, body=TopicList(topics, broker_addr).encode())

@@ -28,7 +28,13 @@ from nsctl.protocol.codes import (
     PERM_WRITE,
     SYNC_BROKER_MEMBER_TOPIC_PREFIX,
 )
-from nsctl.protocol.models import BrokerData, QueueData, TopicQueueMappingInfo, TopicRouteData
+from nsctl.protocol.models import (
+    BrokerData,
+    QueueData,
+    TopicList,
+    TopicQueueMappingInfo,
+    TopicRouteData,
+)
 from nsctl.protocol.register import DataVersion, TopicConfig
 from nsctl.server.java_order import (
     JavaConcurrentHashMap,
@@ -119,6 +125,7 @@ class RouteTable:
         )
         self._route_cache: dict[tuple, bytes] = {}
         self._cluster_info_cache: bytes | None = None
+        self._topic_list_cache: dict[tuple[str, str | None], bytes] = {}
 
     # ------------------------------------------------------------------------------------------
     # Cache
@@ -126,6 +133,7 @@ class RouteTable:
     def _changed(self) -> None:
         self._route_cache.clear()
         self._cluster_info_cache = None
+        self._topic_list_cache.clear()
 
     # ------------------------------------------------------------------------------------------
     # Registration and liveness
@@ -517,6 +525,31 @@ class RouteTable:
                 break
         return chm_order(topics), broker_addr
 
+    def encoded_topic_list(self, kind: str, cluster: str | None = None) -> bytes:
+        """A TopicList body as sent on the wire (cached until the tables change).
+
+        `kind`: "all", "cluster" (of `cluster`), "system", "unit", "unit_sub" or
+        "unit_sub_ununit". A list of 100,000 topics takes a quarter of a second to put in Java's
+        order, and dashboards poll it.
+        """
+        key = (kind, cluster)
+        body = self._topic_list_cache.get(key)
+        if body is None:
+            broker_addr = None
+            if kind == "all":
+                topics = self.all_topics()
+            elif kind == "cluster":
+                topics = self.topics_by_cluster(cluster)
+            elif kind == "system":
+                topics, broker_addr = self.system_topics()
+            elif kind in _UNIT_LISTS:
+                unit, unit_sub = _UNIT_LISTS[kind]
+                topics = self.unit_topics(unit=unit, unit_sub=unit_sub)
+            else:
+                raise ValueError(f"no topic list {kind!r}")
+            body = self._topic_list_cache[key] = TopicList(topics, broker_addr).encode()
+        return body
+
     def unit_topics(self, *, unit: bool | None, unit_sub: bool | None) -> list[str]:
         """Topics whose *first* QueueData has the given sys-flag bits (None = don't care)."""
         result = []
@@ -590,6 +623,14 @@ class RouteTable:
                 break
             existing[queue.broker_name] = queue
             self._changed()
+
+
+#: The unit-topic lists: (unit flag, unit-sub flag) wanted; None = either.
+_UNIT_LISTS: dict[str, tuple[bool | None, bool | None]] = {
+    "unit": (True, None),
+    "unit_sub": (None, True),
+    "unit_sub_ununit": (False, True),
+}
 
 
 def _state(version: DataVersion) -> int:
