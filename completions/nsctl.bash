@@ -62,7 +62,7 @@ _nsctl() {
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "--expect-brokers --expect-cluster -t --topic --consistent -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "--expect-brokers --expect-cluster -t --topic --consistent --probe-brokers -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
         clusterlist)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -315,7 +315,7 @@ _nsctl() {
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic --cluster -s --namespace --interval --count --until --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-t --topic --cluster -s --namespace --interval --count --until --probe-brokers --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
         wipewriteperm)
             case "$prev" in
                 -b|--brokerName) _nsctl_live brokers; return 0 ;;

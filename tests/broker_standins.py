@@ -97,14 +97,21 @@ class StandInBrokers:
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
 
-    def add(self, behaviour: str = "answer", *, answers: Mapping[int, bytes] | None = None) -> str:
-        """Start one stand-in; returns its address. `answers` overrides captured answer frames
-        by request code (each a complete frame; its opaque is rewritten)."""
+    def add(
+        self,
+        behaviour: str = "answer",
+        *,
+        answers: Mapping[int, bytes] | None = None,
+        port: int = 0,
+    ) -> str:
+        """Start one stand-in (on `port`, or an ephemeral one); returns its address. `answers`
+        overrides captured answer frames by request code (each a complete frame; its opaque
+        is rewritten)."""
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}")
         frames = {code: captured(name) for code, name in CAPTURED_ANSWERS.items()}
         frames.update(answers or {})
-        future = asyncio.run_coroutine_threadsafe(self._start(behaviour, frames), self.loop)
+        future = asyncio.run_coroutine_threadsafe(self._start(behaviour, frames, port), self.loop)
         return future.result(10)
 
     def close(self) -> None:
@@ -127,7 +134,7 @@ class StandInBrokers:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    async def _start(self, behaviour: str, frames: dict[int, bytes]) -> str:
+    async def _start(self, behaviour: str, frames: dict[int, bytes], port: int) -> str:
         address_box: list[str] = []
 
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -145,7 +152,7 @@ class StandInBrokers:
                 self._writers.discard(writer)
                 writer.close()
 
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        server = await asyncio.start_server(serve, "127.0.0.1", port)
         self._servers.append(server)
         port = server.sockets[0].getsockname()[1]
         address_box.append(f"127.0.0.1:{port}")

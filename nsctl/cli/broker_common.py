@@ -7,11 +7,12 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nsctl.cli.common import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, Target, classify
+from nsctl.cli.common import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, Output, Target, classify
 
 if TYPE_CHECKING:
     from nsctl.client.broker_client import AsyncBrokerClient
     from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
+    from nsctl.client.broker_probe import BrokerProbe
 
 T = TypeVar("T")
 
@@ -60,3 +61,26 @@ def answer_json(answer: BrokerAnswer[Any] | None) -> dict[str, Any]:
         "error": answer.error_text,
         "latencyMs": None if answer.latency_ms is None else round(answer.latency_ms, 2),
     }
+
+
+def emit_probes(probes: list[BrokerProbe], output: Output) -> None:
+    """The brokers `check --probe-brokers` asked: a table, or tab-separated lines starting
+    with the word `broker` (plain)."""
+    from nsctl.cli.render import emit_lines, emit_table
+
+    rows = [
+        (
+            p.broker_name,
+            p.address,
+            p.broker_id,
+            p.cluster,
+            "up" if p.reachable else "DOWN",
+            f"{p.latency_ms:.1f} ms" if p.latency_ms is not None else "-",
+        )
+        for p in probes
+    ]
+    if output == Output.plain:
+        emit_lines("\t".join(("broker", *(str(cell) for cell in row))) for row in rows)
+    else:
+        columns = ("Broker", "Address", "ID", "Cluster", "Status", "Latency")
+        emit_table("Brokers", columns, rows)

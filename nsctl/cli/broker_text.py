@@ -18,12 +18,10 @@ from nsctl.cli.java_format import (
     hashmap_order,
     java_str,
     left,
-    long_hash,
     parse_double,
     parse_float,
     parse_long,
     right,
-    string_hash,
     to_float,
 )
 from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
@@ -161,17 +159,14 @@ def mqadmin_rows(info: ClusterInfo, cluster: str | None = None) -> list[ListedBr
     """The rows of `mqadmin clusterList` in its order: clusters in the order of the Java
     HashMap it decodes, broker names sorted, ids in HashMap order. With `cluster`, only that
     one (no rows when it does not exist)."""
-    if cluster is not None:
-        clusters = [cluster]
-    else:
-        clusters = hashmap_order(info.cluster_addr_table, string_hash)
+    clusters = [cluster] if cluster is not None else hashmap_order(info.cluster_addr_table)
     rows = []
     for name in clusters:
         for broker_name in sorted(info.cluster_addr_table.get(name, ()), key=utf16_order):
             broker = info.broker_addr_table.get(broker_name)
             if broker is None:
                 continue
-            for broker_id in hashmap_order(broker.broker_addrs, long_hash):
+            for broker_id in hashmap_order(broker.broker_addrs):
                 rows.append(
                     ListedBroker(name, broker_name, broker_id, broker.broker_addrs[broker_id])
                 )
@@ -267,13 +262,11 @@ def cluster_status_addresses(info: ClusterInfo, cluster: str) -> list[str] | Non
     if names is None:
         return None
     inserted = []
-    for broker_name in hashmap_order(names, string_hash):
+    for broker_name in hashmap_order(names):
         broker = info.broker_addr_table.get(broker_name)
         if broker is not None:
-            inserted += [
-                broker.broker_addrs[i] for i in hashmap_order(broker.broker_addrs, long_hash)
-            ]
-    return hashmap_order(inserted, string_hash)
+            inserted += [broker.broker_addrs[i] for i in hashmap_order(broker.broker_addrs)]
+    return hashmap_order(inserted)
 
 
 def human_time(millis: int) -> str:

@@ -39,6 +39,15 @@ def check(
     consistent: Annotated[
         bool, typer.Option("--consistent", help="All NameServers agree on brokers and topics.")
     ] = False,
+    probe_brokers: Annotated[
+        bool,
+        typer.Option(
+            "--probe-brokers",
+            help="Every broker address a NameServer lists must answer a broker query within "
+            "--timeout (a listed broker can be dead for up to 120 s); with --expect-brokers, "
+            "only masters that answer count.",
+        ),
+    ] = False,
 ) -> None:
     import asyncio
 
@@ -52,6 +61,7 @@ def check(
             expect_brokers=expect_brokers,
             expect_clusters=expect_cluster or [],
             consistent=consistent,
+            probe_brokers=probe_brokers,
             ssl_context=target.ssl_context,
             retries=target.retries,
         )
@@ -78,6 +88,10 @@ def check(
                 "disagree on: " + ", ".join(report.disagreements) if report.disagreements else None
             )
             emit_table("NameServer health", columns, rows, caption=caption)
+        if report.brokers is not None:
+            from nsctl.cli.broker_common import emit_probes
+
+            emit_probes(report.brokers, target.output)
         verdict = ["OK"] if report.healthy else [f"FAIL {failure}" for failure in report.failures]
         emit_lines(verdict)
     if not report.reachable:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
@@ -107,31 +107,12 @@ def _java_trim(text: str) -> str:
     return text[start:end]
 
 
-def string_hash(text: str) -> int:
-    """Java's `String.hashCode` (over UTF-16 units, 32-bit signed wrap-around)."""
-    h = 0
-    for unit in struct.unpack(f">{utf16_len(text)}H", text.encode("utf-16-be", "surrogatepass")):
-        h = (31 * h + unit) & 0xFFFFFFFF
-    return h - (1 << 32) if h & 0x80000000 else h
+def hashmap_order(keys: Iterable[K]) -> list[K]:
+    """The iteration order of a `new HashMap<>()` (or HashSet) into which `keys` (strings or
+    longs) were put in this order: what mqadmin's loops over decoded maps follow."""
+    from nsctl.server.java_order import JavaHashSet
 
-
-def long_hash(value: int) -> int:
-    """Java's `Long.hashCode`."""
-    bits = value & 0xFFFFFFFFFFFFFFFF
-    h = (bits ^ (bits >> 32)) & 0xFFFFFFFF
-    return h - (1 << 32) if h & 0x80000000 else h
-
-
-def hashmap_order(keys: Iterable[K], hash_of: Callable[[K], int]) -> list[K]:
-    """The iteration order of a `java.util.HashMap` (or HashSet) into which `keys` were put
-    in this order, starting from the default capacity: by bucket, then by insertion."""
-    items = list(dict.fromkeys(keys))
-    capacity = 16
-    while len(items) > capacity * 3 // 4:
-        capacity *= 2
-
-    def bucket(key: K) -> int:
-        h = hash_of(key) & 0xFFFFFFFF
-        return (h ^ (h >> 16)) & (capacity - 1)
-
-    return sorted(items, key=bucket)  # sorted() is stable: insertion order within a bucket
+    table = JavaHashSet()
+    for key in keys:
+        table.add(key)
+    return list(table)

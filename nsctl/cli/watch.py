@@ -107,6 +107,14 @@ def watch(
             autocompletion=lambda: ["writable", "exists", "absent", "consistent", "masters>=1"],
         ),
     ] = None,
+    probe_brokers: Annotated[
+        bool,
+        typer.Option(
+            "--probe-brokers",
+            help="Also ask every listed broker each round (implies --cluster): "
+            "broker_unreachable / broker_reachable events, DOWN brokers marked in the live view.",
+        ),
+    ] = False,
     watch_timeout: Annotated[
         float | None,
         typer.Option(
@@ -122,7 +130,7 @@ def watch(
     subjects = [Subject("topic", t) for t in topics or []]
     subjects += [Subject("kv", n) for n in namespaces or []]
     condition = Until.parse(until) if until else None
-    if cluster or (condition and condition.kind == "masters"):
+    if cluster or probe_brokers or (condition and condition.kind == "masters"):
         subjects.append(Subject("cluster"))
     if not subjects:
         fail("nothing to watch: give -t TOPIC, --cluster or -s NAMESPACE", EXIT_USAGE)
@@ -133,7 +141,17 @@ def watch(
 
     try:
         code = asyncio.run(
-            _watch(target, subjects, interval, count, condition, until, watch_timeout, live)
+            _watch(
+                target,
+                subjects,
+                interval,
+                count,
+                condition,
+                until,
+                watch_timeout,
+                live,
+                probe_brokers,
+            )
         )
     except KeyboardInterrupt:
         code = 0
@@ -149,6 +167,7 @@ async def _watch(
     until_text: str | None,
     watch_timeout: float | None,
     live: bool,
+    probe_brokers: bool = False,
 ) -> int:
     import asyncio
 
@@ -163,6 +182,7 @@ async def _watch(
         timeout=target.timeout,
         ssl_context=target.ssl_context,
         retries=target.retries,
+        probe_brokers=probe_brokers,
     )
     refresher = AddressRefresher(target)
     view = LiveView(watcher) if live else None
@@ -354,9 +374,10 @@ class LiveView:
             columns = ("NameServer", "Key", "Value")
         for column in columns:
             table.add_column(column, overflow="fold")
+        down = self.watcher.unreachable_brokers
         for address, state in self.watcher.states.items():
             snapshot = state.snapshots.get(subject)
-            for item, cells in _rows(subject, snapshot):
+            for item, cells in _rows(subject, snapshot, down):
                 style = "bold yellow" if self._hot(address, subject, item) else ""
                 table.add_row(address, *(Text(str(c), style=style) for c in cells))
         return table
@@ -376,7 +397,11 @@ class _Lines:
             yield Segment.line()
 
 
-def _rows(subject: Subject, snapshot) -> list[tuple[str, tuple]]:
+def _address(broker_id: str, address: str, down: set[str]) -> str:
+    return f"{broker_id}={address}" + (" (DOWN: does not answer)" if address in down else "")
+
+
+def _rows(subject: Subject, snapshot, down: set[str] = frozenset()) -> list[tuple[str, tuple]]:
     if snapshot is None:
         return [("", ("(none)",))] if subject.kind != "cluster" else []
     if subject.kind == "topic":
@@ -395,7 +420,7 @@ def _rows(subject: Subject, snapshot) -> list[tuple[str, tuple]]:
         ]
     if subject.kind == "cluster":
         return [
-            (name, (cluster, name, ", ".join(f"{i}={a}" for i, a in addrs.items())))
+            (name, (cluster, name, ", ".join(_address(i, a, down) for i, a in addrs.items())))
             for cluster, brokers in sorted(snapshot["clusters"].items())
             for name, addrs in sorted(brokers.items())
         ]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nsctl.client.broker_probe import BrokerProbe, answering_masters, probe_listed_brokers
 from nsctl.client.client import AsyncNameServerClient
 from nsctl.client.errors import NameServerError, TopicNotFoundError, is_server_side_failure
 from nsctl.client.snapshot import (
@@ -58,6 +59,8 @@ class HealthReport:
     namesrvs: list[NameServerHealth]
     disagreements: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: Set when the brokers were probed (`probe_brokers=True`).
+    brokers: list[BrokerProbe] | None = None
 
     @property
     def reachable(self) -> list[NameServerHealth]:
@@ -68,12 +71,15 @@ class HealthReport:
         return not self.failures
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "healthy": self.healthy,
             "failures": self.failures,
             "disagreements": self.disagreements,
             "namesrvs": [n.to_json() for n in self.namesrvs],
         }
+        if self.brokers is not None:
+            data["brokers"] = [b.to_json() for b in self.brokers]
+        return data
 
 
 async def probe(
@@ -145,13 +151,16 @@ async def check_health(
     expect_brokers: int | None = None,
     expect_clusters: Sequence[str] = (),
     consistent: bool = False,
+    probe_brokers: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     retries: int = 0,
 ) -> HealthReport:
     """Probe every address in parallel and judge the expectations.
 
     A NameServer that does not answer is a failure in itself: clients that picked it cannot
-    route. Expectations are judged on every NameServer that answered.
+    route. Expectations are judged on every NameServer that answered. With `probe_brokers`,
+    every broker address any of them lists must answer a broker query within `timeout`, and
+    `expect_brokers` counts only masters that answer.
     """
     results = await asyncio.gather(
         *(probe(a, list(topics), timeout, ssl_context, retries=retries) for a in addresses)
@@ -162,11 +171,22 @@ async def check_health(
     for health in report.namesrvs:
         if not health.reachable:
             report.failures.append(f"{health.address}: unreachable ({health.error})")
+    if probe_brokers:
+        report.brokers = await probe_listed_brokers(
+            {h.address: h.clusters for h in up}, timeout=timeout, ssl_context=ssl_context
+        )
+        report.failures += [b.failure() for b in report.brokers if not b.reachable]
     for health in up:
-        if expect_brokers is not None and health.masters < expect_brokers:
-            report.failures.append(
-                f"{health.address}: {health.masters} live master(s), expected {expect_brokers}"
-            )
+        if expect_brokers is not None:
+            if report.brokers is None:
+                masters, what = health.masters, "live master(s)"
+            else:
+                masters = answering_masters(health.clusters or {"clusters": {}}, report.brokers)
+                what = "live master(s) that answer"
+            if masters < expect_brokers:
+                report.failures.append(
+                    f"{health.address}: {masters} {what}, expected {expect_brokers}"
+                )
         for cluster in expect_clusters:
             if cluster not in (health.clusters or {}).get("clusters", {}):
                 report.failures.append(f"{health.address}: cluster {cluster} not registered")

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nsctl.client.broker_probe import BrokerProbe, probe_listed_brokers
 from nsctl.client.client import AsyncNameServerClient
 from nsctl.client.errors import (
     KVConfigNotFoundError,
@@ -83,6 +84,7 @@ class Watcher:
         ssl_context: ssl.SSLContext | None = None,
         retries: int = 0,
         retry_interval: float = 0.2,
+        probe_brokers: bool = False,
     ) -> None:
         self.addresses: list[str] = []
         self.subjects = subjects
@@ -93,6 +95,10 @@ class Watcher:
         self.retries = retries
         self.retry_interval = retry_interval
         self.states: dict[str, NameServerState] = {}
+        #: With `probe_brokers` (and a cluster subject), every listed broker is asked each round.
+        self.probe_brokers = probe_brokers
+        #: Broker address -> the latest probe of it (only the addresses listed right now).
+        self.brokers: dict[str, BrokerProbe] = {}
         self._diverged: set[Subject] = set()
         self._clients: dict[str, AsyncNameServerClient] = {}
         self._retired: list[AsyncNameServerClient] = []
@@ -135,6 +141,41 @@ class Watcher:
         results = await asyncio.gather(*(self._poll(address) for address in self.addresses))
         events = [event for batch in results for event in batch]
         events += self._divergence(time.time())
+        if self.probe_brokers:
+            events += await self._probe_brokers()
+        return events
+
+    @property
+    def unreachable_brokers(self) -> set[str]:
+        return {address for address, p in self.brokers.items() if p.reachable is False}
+
+    async def _probe_brokers(self) -> list[WatchEvent]:
+        """Ask every broker the answering NameServers list; report each that stops or starts
+        answering (one that is unreachable when first seen is reported too)."""
+        cluster = Subject("cluster")
+        listed = {a: s.snapshots.get(cluster) for a, s in self.states.items() if s.up}
+        probes = await probe_listed_brokers(
+            listed, timeout=self.timeout, ssl_context=self.ssl_context
+        )
+        now = time.time()
+        events = []
+        for probe in probes:
+            before = self.brokers.get(probe.address)
+            was = before.reachable if before is not None else None
+            if probe.reachable is was or (was is None and probe.reachable):
+                continue
+            kind = "broker_reachable" if probe.reachable else "broker_unreachable"
+            detail = {
+                "broker": probe.broker_name,
+                "brokerId": probe.broker_id,
+                "address": probe.address,
+                "cluster": probe.cluster,
+                "listedBy": list(probe.listed_by),
+            }
+            if not probe.reachable:
+                detail["error"] = probe.error
+            events.append(WatchEvent(now, kind, None, cluster, detail))
+        self.brokers = {p.address: p for p in probes}
         return events
 
     async def _poll(self, address: str) -> list[WatchEvent]:

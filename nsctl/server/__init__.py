@@ -7,6 +7,20 @@
 - `server`: the asyncio TCP server; `embedded`: the same on a background thread
 """
 
-from nsctl.server.embedded import EmbeddedNameServer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nsctl.server.embedded import EmbeddedNameServer
 
 __all__ = ["EmbeddedNameServer"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that the pure modules here (java_order) import without the asyncio server.
+    if name == "EmbeddedNameServer":
+        from nsctl.server.embedded import EmbeddedNameServer
+
+        return EmbeddedNameServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pytest
 
 from nsctl.server import EmbeddedNameServer
+from tests.broker_standins import StandInBrokers
+from tests.cli.broker_setup import Registry
 
 NSCTL = [sys.executable, "-m", "nsctl.cli.main"]
 
@@ -117,3 +119,17 @@ def cluster(ns) -> Iterator[tuple[EmbeddedNameServer, list[Broker]]]:
     for broker in brokers:
         if broker.process.poll() is None:
             broker.stop()
+
+
+@pytest.fixture
+def stand_ins() -> Iterator[StandInBrokers]:
+    with StandInBrokers() as brokers:
+        yield brokers
+
+
+@pytest.fixture
+def registry(tmp_path) -> Iterator[Registry]:
+    with EmbeddedNameServer(host="127.0.0.1", port=0, kv_config_path=tmp_path / "kv.json") as ns:
+        registered = Registry(ns)
+        yield registered
+        registered.close()

@@ -6,26 +6,21 @@ plain text is compared with what the real mqadmin printed (tests/data/.../comman
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from nsctl.cli.java_format import left
-from nsctl.client import NameServerClient
-from nsctl.protocol.register import TopicConfig
-from nsctl.server import EmbeddedNameServer
 from tests.broker_standins import (
     FRAMES,
-    StandInBrokers,
     captured,
     captured_table,
     refused_address,
     runtime_answer,
 )
+from tests.cli.broker_setup import nsctl
 from tests.cli.conftest import NSCTL
 
 LIVE_ADDR = "127.0.0.1:30921"
@@ -50,57 +45,6 @@ def relocate(line: str, old: str, new: str, width: int) -> str:
     return line.replace(left(old, width), left(new, width), 1)
 
 
-class Cluster:
-    """An embedded NameServer with brokers registered at chosen addresses."""
-
-    def __init__(self, ns: EmbeddedNameServer) -> None:
-        self.ns = ns
-        self._clients: list[NameServerClient] = []
-
-    def register(self, broker_name: str, address: str, *, cluster="DefaultCluster", broker_id=0):
-        client = NameServerClient(self.ns.address, timeout=3)
-        self._clients.append(client)  # the registration lives as long as this connection
-        client.register_broker(
-            cluster_name=cluster,
-            broker_name=broker_name,
-            broker_addr=address,
-            broker_id=broker_id,
-            topic_configs={
-                "CapTopic": TopicConfig("CapTopic", 4, 4),
-                broker_name: TopicConfig(broker_name, 1, 1),
-            },
-        )
-
-    def close(self) -> None:
-        for client in self._clients:
-            client.close()
-
-
-@pytest.fixture
-def stand_ins() -> Iterator[StandInBrokers]:
-    with StandInBrokers() as brokers:
-        yield brokers
-
-
-@pytest.fixture
-def cluster(tmp_path) -> Iterator[Cluster]:
-    with EmbeddedNameServer(host="127.0.0.1", port=0, kv_config_path=tmp_path / "kv.json") as ns:
-        registered = Cluster(ns)
-        yield registered
-        registered.close()
-
-
-def nsctl(cluster: Cluster | None, *args: str, timeout: str = "1") -> subprocess.CompletedProcess:
-    namesrv = ["-n", cluster.ns.address] if cluster is not None else []
-    return subprocess.run(
-        [*NSCTL, *args, *namesrv, "--timeout", timeout],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TZ": "UTC"},
-        timeout=60,
-    )
-
-
 def fresh_table(**changes: str) -> dict[str, str]:
     table = captured_table()
     # 72 s of messages: mqadmin's #Hour 0.02, whenever the test runs.
@@ -112,12 +56,12 @@ def fresh_table(**changes: str) -> dict[str, str]:
 # --- clusterList ----------------------------------------------------------------------------
 
 
-def test_cluster_list_plain_is_mqadmins_text_for_live_and_dead_brokers(cluster, stand_ins):
+def test_cluster_list_plain_is_mqadmins_text_for_live_and_dead_brokers(registry, stand_ins):
     live = stand_ins.add("answer", answers={28: runtime_answer(fresh_table())})
     dead = refused_address()
-    cluster.register("broker-a", live)
-    cluster.register("broker-b", dead)
-    result = nsctl(cluster, "clusterList", "-o", "plain")
+    registry.register("broker-a", live)
+    registry.register("broker-b", dead)
+    result = nsctl(registry, "clusterList", "-o", "plain")
     assert result.returncode == 0, result.stderr
     header, live_line = mqadmin_output("clusterList")
     _, dead_line = mqadmin_output("dead-clusterList")
@@ -133,12 +77,12 @@ def test_cluster_list_plain_is_mqadmins_text_for_live_and_dead_brokers(cluster, 
     ]
 
 
-def test_cluster_list_plain_from_the_captured_answer_itself(cluster, stand_ins):
+def test_cluster_list_plain_from_the_captured_answer_itself(registry, stand_ins):
     """The stand-in sends frame 002 unchanged: every column but #Hour (which depends on the
     clock) is mqadmin's, and #Hour is a 2-decimal number in its place."""
     address = stand_ins.add("answer")
-    cluster.register("broker-a", address)
-    lines = nsctl(cluster, "clusterList", "-o", "plain").stdout.splitlines()
+    registry.register("broker-a", address)
+    lines = nsctl(registry, "clusterList", "-o", "plain").stdout.splitlines()
     expected = relocate(mqadmin_output("clusterList")[1], LIVE_ADDR, address, 22)
     hour = mqadmin_output("clusterList")[0].index("#Hour")
     assert lines[1][:hour] == expected[:hour]
@@ -146,13 +90,13 @@ def test_cluster_list_plain_from_the_captured_answer_itself(cluster, stand_ins):
     assert re.fullmatch(r"\d+\.\d\d +", lines[1][hour : hour + 12])
 
 
-def test_cluster_list_more_stats_live_and_dead(cluster, stand_ins):
+def test_cluster_list_more_stats_live_and_dead(registry, stand_ins):
     live = stand_ins.add(
         "answer", answers={28: captured("004_GET_BROKER_RUNTIME_INFO-clusterList-m_response")}
     )
-    cluster.register("broker-a", live)
-    cluster.register("broker-b", refused_address())
-    result = nsctl(cluster, "clusterList", "-m", "-o", "plain")
+    registry.register("broker-a", live)
+    registry.register("broker-b", refused_address())
+    result = nsctl(registry, "clusterList", "-m", "-o", "plain")
     header, live_line = mqadmin_output("clusterList-m")
     _, dead_line = mqadmin_output("dead-clusterList-m")
     assert result.stdout.splitlines() == [
@@ -164,17 +108,17 @@ def test_cluster_list_more_stats_live_and_dead(cluster, stand_ins):
 
 
 @pytest.mark.parametrize("fault", ["silent", "half", "garbage", "error", "refused"])
-def test_cluster_list_every_fault_is_a_row_and_one_stderr_line(cluster, stand_ins, fault):
+def test_cluster_list_every_fault_is_a_row_and_one_stderr_line(registry, stand_ins, fault):
     good = stand_ins.add("answer", answers={28: runtime_answer(fresh_table())})
     bad = refused_address() if fault == "refused" else stand_ins.add(fault)
-    cluster.register("broker-a", good)
-    cluster.register("broker-b", bad, broker_id=0)
+    registry.register("broker-a", good)
+    registry.register("broker-b", bad, broker_id=0)
     for output in ("plain", "json", "table"):
-        result = nsctl(cluster, "clusterList", "-o", output, timeout="0.5")
+        result = nsctl(registry, "clusterList", "-o", output, timeout="0.5")
         assert result.returncode == 0, result.stderr
         assert len(result.stderr.splitlines()) == 1 and bad in result.stderr
         assert "Traceback" not in result.stderr
-    document = json.loads(nsctl(cluster, "clusterList", "-o", "json", timeout="0.5").stdout)
+    document = json.loads(nsctl(registry, "clusterList", "-o", "json", timeout="0.5").stdout)
     by_address = {b["address"]: b for b in document["brokers"]}
     assert by_address[good]["reachable"] is True and by_address[good]["error"] is None
     assert by_address[good]["runtime"]["brokerVersionDesc"] == "V5_3_3"
@@ -183,22 +127,22 @@ def test_cluster_list_every_fault_is_a_row_and_one_stderr_line(cluster, stand_in
     assert sorted(document["clusterAddrTable"]["DefaultCluster"]) == ["broker-a", "broker-b"]
 
 
-def test_cluster_list_no_stats_asks_no_broker(cluster, stand_ins):
+def test_cluster_list_no_stats_asks_no_broker(registry, stand_ins):
     address = stand_ins.add("answer")
-    cluster.register("broker-a", address)
-    plain = nsctl(cluster, "clusterList", "--no-stats", "-o", "plain")
+    registry.register("broker-a", address)
+    plain = nsctl(registry, "clusterList", "--no-stats", "-o", "plain")
     assert plain.returncode == 0 and plain.stderr == ""
     assert plain.stdout.splitlines()[0] == mqadmin_output("clusterList")[0]
-    document = json.loads(nsctl(cluster, "clusterList", "--no-stats", "-o", "json").stdout)
+    document = json.loads(nsctl(registry, "clusterList", "--no-stats", "-o", "json").stdout)
     assert "brokers" not in document
-    table = nsctl(cluster, "clusterList", "--no-stats").stdout
+    table = nsctl(registry, "clusterList", "--no-stats").stdout
     assert "master" in table
     assert address not in stand_ins.requests
-    clash = nsctl(cluster, "clusterList", "--no-stats", "-m")
+    clash = nsctl(registry, "clusterList", "--no-stats", "-m")
     assert clash.returncode == 2 and len(clash.stderr.splitlines()) == 1
 
 
-def test_cluster_list_odd_values_as_mqadmin_reads_them(cluster, stand_ins):
+def test_cluster_list_odd_values_as_mqadmin_reads_them(registry, stand_ins):
     odd = fresh_table(
         putTps=" 5.5",  # mqadmin splits on " " and parses "" first: IN and OUT stay 0
         timerReadBehind="7",
@@ -209,8 +153,8 @@ def test_cluster_list_odd_values_as_mqadmin_reads_them(cluster, stand_ins):
     del odd["ackThreadPoolQueueSize"]  # prints as N
     del odd["sendThreadPoolQueueSize"]  # prints as null
     address = stand_ins.add("answer", answers={28: runtime_answer(odd)})
-    cluster.register("broker-a", address)
-    result = nsctl(cluster, "clusterList", "-o", "plain")
+    registry.register("broker-a", address)
+    result = nsctl(registry, "clusterList", "-o", "plain")
     row = result.stdout.splitlines()[1]
     assert "0.00(null,0ms)" in row
     assert "0.00(0,0ms|N,0ms)" in row
@@ -220,15 +164,15 @@ def test_cluster_list_odd_values_as_mqadmin_reads_them(cluster, stand_ins):
     assert result.stderr.count("\n") == 1 and "TPS" in result.stderr
 
 
-def test_cluster_list_unknown_cluster_and_interval(cluster, stand_ins):
-    cluster.register("broker-a", stand_ins.add("answer"))
-    missing = nsctl(cluster, "clusterList", "-c", "NoSuchCluster")
+def test_cluster_list_unknown_cluster_and_interval(registry, stand_ins):
+    registry.register("broker-a", stand_ins.add("answer"))
+    missing = nsctl(registry, "clusterList", "-c", "NoSuchCluster")
     assert missing.returncode == 1 and "NoSuchCluster" in missing.stderr
     assert len(missing.stderr.splitlines()) == 1
-    bad_interval = nsctl(cluster, "clusterList", "-i", "0")
+    bad_interval = nsctl(registry, "clusterList", "-i", "0")
     assert bad_interval.returncode == 2
     process = subprocess.Popen(
-        [*NSCTL, "clusterList", "-i", "1", "-o", "json", "-n", cluster.ns.address],
+        [*NSCTL, "clusterList", "-i", "1", "-o", "json", "-n", registry.ns.address],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -275,14 +219,14 @@ def test_broker_status_usage_errors():
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
 
 
-def test_broker_status_c_every_broker_and_the_dead_one(cluster, stand_ins):
+def test_broker_status_c_every_broker_and_the_dead_one(registry, stand_ins):
     live = stand_ins.add(
         "answer", answers={28: captured("007_GET_BROKER_RUNTIME_INFO-brokerStatus-c_response")}
     )
     dead = refused_address()
-    cluster.register("broker-a", live)
-    cluster.register("broker-b", dead)
-    result = nsctl(cluster, "brokerStatus", "-c", "DefaultCluster", "-o", "plain")
+    registry.register("broker-a", live)
+    registry.register("broker-b", dead)
+    result = nsctl(registry, "brokerStatus", "-c", "DefaultCluster", "-o", "plain")
     expected = [relocate(line, LIVE_ADDR, live, 24) for line in mqadmin_output("brokerStatus-c")]
     assert result.stdout.splitlines() == expected
     assert result.returncode == 3
@@ -291,37 +235,37 @@ def test_broker_status_c_every_broker_and_the_dead_one(cluster, stand_ins):
     ]
     assert len(result.stderr.splitlines()) == 1
     document = json.loads(
-        nsctl(cluster, "brokerStatus", "-c", "DefaultCluster", "-o", "json").stdout
+        nsctl(registry, "brokerStatus", "-c", "DefaultCluster", "-o", "json").stdout
     )
     assert {b["address"]: b["reachable"] for b in document["brokers"]} == {live: True, dead: False}
-    unknown = nsctl(cluster, "brokerStatus", "-c", "NoSuchCluster")
+    unknown = nsctl(registry, "brokerStatus", "-c", "NoSuchCluster")
     assert unknown.returncode == 1 and len(unknown.stderr.splitlines()) == 1
 
 
 # --- topicStatus ----------------------------------------------------------------------------
 
 
-def test_topic_status_rows_as_mqadmin(cluster, stand_ins):
-    cluster.register("broker-a", stand_ins.add("answer"))
-    result = nsctl(cluster, "topicStatus", "-t", "CapTopic", "-o", "plain")
+def test_topic_status_rows_as_mqadmin(registry, stand_ins):
+    registry.register("broker-a", stand_ins.add("answer"))
+    result = nsctl(registry, "topicStatus", "-t", "CapTopic", "-o", "plain")
     assert result.returncode == 0, result.stderr
     expected = mqadmin_output("topicStatus")
     lines = result.stdout.splitlines()
     assert lines[:-1] == expected[:-1]
     # Deliberately not mqadmin's constant 0.0: the sum of what the brokers report.
     assert lines[-1] == "Topic Put TPS: 58.63235612739788"
-    document = json.loads(nsctl(cluster, "topicStatus", "-t", "CapTopic", "-o", "json").stdout)
+    document = json.loads(nsctl(registry, "topicStatus", "-t", "CapTopic", "-o", "json").stdout)
     assert [q["queueId"] for q in document["queues"]] == [0, 1, 2, 3]
     assert document["brokers"][0]["staticTopic"] is False
-    assert nsctl(cluster, "topicStatus", "-t", "CapTopic").returncode == 0
+    assert nsctl(registry, "topicStatus", "-t", "CapTopic").returncode == 0
 
 
 @pytest.mark.parametrize(("fault", "code"), [("refused", 3), ("silent", 3), ("error", 1)])
-def test_topic_status_with_a_failing_broker(cluster, stand_ins, fault, code):
-    cluster.register("broker-a", stand_ins.add("answer"))
+def test_topic_status_with_a_failing_broker(registry, stand_ins, fault, code):
+    registry.register("broker-a", stand_ins.add("answer"))
     bad = refused_address() if fault == "refused" else stand_ins.add(fault)
-    cluster.register("broker-b", bad)
-    result = nsctl(cluster, "topicStatus", "-t", "CapTopic", "-o", "plain", timeout="0.5")
+    registry.register("broker-b", bad)
+    result = nsctl(registry, "topicStatus", "-t", "CapTopic", "-o", "plain", timeout="0.5")
     assert result.returncode == code
     assert len(result.stdout.splitlines()) == 7  # broker-a's four queues are still shown
     assert (
@@ -331,7 +275,7 @@ def test_topic_status_with_a_failing_broker(cluster, stand_ins, fault, code):
     )
 
 
-def test_topic_status_unknown_topic(cluster, stand_ins):
-    cluster.register("broker-a", stand_ins.add("answer"))
-    result = nsctl(cluster, "topicStatus", "-t", "NoSuchTopic")
+def test_topic_status_unknown_topic(registry, stand_ins):
+    registry.register("broker-a", stand_ins.add("answer"))
+    result = nsctl(registry, "topicStatus", "-t", "NoSuchTopic")
     assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
