@@ -39,6 +39,12 @@ def broker_status(
     if broker_addr is not None:
         address = broker_addr.strip()
         from nsctl.client.broker_client import BrokerClient
+        from nsctl.client.discovery import split_host_port
+
+        try:
+            split_host_port(address)
+        except ValueError:
+            fail(f"invalid broker address {address!r}: expected host:port", EXIT_USAGE)
 
         with BrokerClient(
             address,

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from nsctl.client.broker_client import AsyncBrokerClient
-from nsctl.client.errors import NameServerError, NameServerTimeoutError
+from nsctl.client.errors import (
+    NameServerConnectionError,
+    NameServerError,
+    NameServerTimeoutError,
+)
 from nsctl.protocol.broker_models import BrokerRuntimeInfo, utf16_order
 from nsctl.protocol.models import ClusterInfo
 
@@ -103,9 +107,18 @@ async def query_brokers(
                         f"{address} not asked: the overall deadline passed first", address=address
                     ),
                 )
-            client = AsyncBrokerClient(
-                address, timeout=budget, connect_timeout=budget, ssl_context=ssl_context
-            )
+            try:
+                client = AsyncBrokerClient(
+                    address, timeout=budget, connect_timeout=budget, ssl_context=ssl_context
+                )
+            except ValueError:  # a NameServer can list any string as a broker address
+                return BrokerAnswer(
+                    address,
+                    error=NameServerConnectionError(
+                        f"invalid broker address {address!r}: expected host:port",
+                        address=address,
+                    ),
+                )
             started = time.perf_counter()
             try:
                 async with client:

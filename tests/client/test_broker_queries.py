@@ -188,6 +188,11 @@ def test_fan_out_reports_every_fault_per_broker(brokers):
         assert isinstance(answers[address].error, FAULTS[fault]), (fault, answers[address])
         assert answers[address].error_text and "\n" not in answers[address].error_text
     assert isinstance(answers[garbage_table].error, NameServerDataParseError)
+    # A NameServer may list any string as an address: that broker fails, the others do not.
+    odd = asyncio.run(runtime_infos(["no-port", good, "h:99999"], timeout=0.5))
+    assert odd[good].reachable
+    assert "invalid broker address 'no-port'" in odd["no-port"].error_text
+    assert "invalid broker address 'h:99999'" in odd["h:99999"].error_text
 
 
 def test_silent_brokers_cost_one_timeout_not_one_each(brokers):
