@@ -15,7 +15,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -70,7 +70,9 @@ def fixed(value: float, decimals: int) -> str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     quantum = Decimal(1).scaleb(-decimals)
-    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    # Room for every digit of the largest double (about 1.8e308) plus the decimals.
+    exact = Decimal(repr(value)).quantize(quantum, ROUND_HALF_UP, Context(prec=330 + decimals))
+    return format(exact, "f")
 
 
 def java_str(value: object) -> str:

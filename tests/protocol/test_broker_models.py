@@ -63,6 +63,9 @@ def test_object_keys_come_back_as_pairs():
         (117.24137931034483, 2, "117.24"),
         (float("nan"), 2, "NaN"),
         (float("-inf"), 1, "-Infinity"),
+        (1e26, 2, "100000000000000000000000000.00"),
+        (1.7976931348623157e308, 1, "17976931348623157" + "0" * 292 + ".0"),
+        (5e-324, 2, "0.00"),
     ],
 )
 def test_fixed_rounds_like_java(value, decimals, java):
