@@ -4,12 +4,16 @@ chosen (stand-in, silent or dead) addresses, and running nsctl against it. The f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
 
 from nsctl.client import NameServerClient
 from nsctl.protocol.register import TopicConfig
 from nsctl.server import EmbeddedNameServer
+from tests.broker_standins import StandInBrokers
 
 
 class Registry:
@@ -49,3 +53,37 @@ def nsctl(cluster: Registry | None, *args: str, timeout: str = "1") -> subproces
         env={**os.environ, "TZ": "UTC"},
         timeout=60,
     )
+
+
+@contextlib.contextmanager
+def answering_broker(namesrv: str, *, cluster: str, broker_name: str, topic: str) -> Iterator[str]:
+    """A stand-in broker that answers broker queries, registered on `namesrv` as `broker_name`
+    of `cluster` with `topic`, and re-registered every 20 s (a NameServer expires a broker
+    after 120 s without one) until the block ends. Yields its address."""
+    with StandInBrokers() as stand_ins, NameServerClient(namesrv, timeout=3) as client:
+        address = stand_ins.add("answer")
+        topics = {topic: TopicConfig(topic, 4, 4, 6), broker_name: TopicConfig(broker_name, 1, 1)}
+
+        def register() -> None:
+            client.register_broker(
+                cluster_name=cluster,
+                broker_name=broker_name,
+                broker_addr=address,
+                topic_configs=topics,
+            )
+
+        register()
+        stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(20):
+                with contextlib.suppress(Exception):  # the next round tries again
+                    register()
+
+        keeper = threading.Thread(target=keep, daemon=True)
+        keeper.start()
+        try:
+            yield address
+        finally:
+            stop.set()
+            keeper.join(10)

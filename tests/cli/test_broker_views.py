@@ -280,3 +280,17 @@ def test_topic_status_unknown_topic(registry, stand_ins):
     registry.register("broker-a", stand_ins.add("answer"))
     result = nsctl(registry, "topicStatus", "-t", "NoSuchTopic")
     assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+
+
+def test_topic_status_route_of_another_topic(registry, stand_ins):
+    """-c names the route to follow (a cluster, or as here a broker's own topic): only its
+    brokers are asked, so the silent broker-b is not."""
+    good = stand_ins.add("answer")
+    silent = stand_ins.add("silent")
+    registry.register("broker-a", good)
+    registry.register("broker-b", silent)
+    result = nsctl(registry, "topicStatus", "-t", "CapTopic", "-c", "broker-a", "-o", "plain")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.splitlines()[:-1] == mqadmin_output("topicStatus")[:-1]
+    assert silent not in stand_ins.requests
+    assert [r.ext_fields["topic"] for r in stand_ins.requests[good]] == ["CapTopic", "CapTopic"]
