@@ -202,7 +202,7 @@ _nsctl() {
                 --tls-mode) _nsctl_offer "permissive enforcing"; return 0 ;;
                 --admin-allow) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --max-connections --max-frame-length --log-level --event-loop --tls-cert --tls-key --tls-mode --admin-allow --demo --debug -h --help" ;;
+            _nsctl_offer "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --max-connections --max-frame-length --log-level --event-loop --answer-cache --no-answer-cache --tls-cert --tls-key --tls-mode --admin-allow --demo --debug -h --help" ;;
         topicclusterlist)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;

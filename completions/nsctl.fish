@@ -248,6 +248,7 @@ complete -c nsctl -n '__nsctl_command_is serve' -l max-connections -x -d 'Close 
 complete -c nsctl -n '__nsctl_command_is serve' -l max-frame-length -x -d 'Largest frame accepted, in bytes, length word included...'
 complete -c nsctl -n '__nsctl_command_is serve' -l log-level -x -a 'DEBUG INFO WARNING ERROR' -d 'DEBUG, INFO, WARNING or ERROR.'
 complete -c nsctl -n '__nsctl_command_is serve' -l event-loop -x -a 'asyncio uvloop' -d 'asyncio, or uvloop if you installed it (measured no...'
+complete -c nsctl -n '__nsctl_command_is serve' -l answer-cache -l no-answer-cache -d 'Answer repeated route, cluster and topic-list queries...'
 complete -c nsctl -n '__nsctl_command_is serve' -l tls-cert -r -F -d 'PEM certificate (chain) to serve TLS with; needs...'
 complete -c nsctl -n '__nsctl_command_is serve' -l tls-key -r -F -d 'PEM private key of --tls-cert.'
 complete -c nsctl -n '__nsctl_command_is serve' -l tls-mode -x -a 'permissive enforcing' -d 'permissive: TLS and plaintext on the same port (told...'

@@ -110,6 +110,16 @@ def serve(
             autocompletion=lambda: ["asyncio", "uvloop"],
         ),
     ] = "asyncio",
+    answer_cache: Annotated[
+        bool,
+        typer.Option(
+            "--answer-cache/--no-answer-cache",
+            help="Answer repeated route, cluster and topic-list queries from a cache of the "
+            "encoded answers (byte-identical to answering them afresh; emptied by every change "
+            "of brokers, topics, KV entries or settings). --no-answer-cache answers every "
+            "request afresh.",
+        ),
+    ] = True,
     tls_cert: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
@@ -170,6 +180,7 @@ def serve(
     config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
     config.max_connections = max_connections
     config.max_frame_length = max_frame_length
+    config.answer_cache = answer_cache
     if admin_allow:
         try:
             config.admin_allow = parse_networks(admin_allow)

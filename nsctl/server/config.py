@@ -24,6 +24,7 @@ from pathlib import Path
 
 from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH
 from nsctl.protocol.properties import format_properties, parse_properties
+from nsctl.server.changes import next_stamp
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,10 @@ class NamesrvConfig:
         #: Largest frame accepted, length word included (Java: 16 MiB). It also bounds what one
         #: connection can make the server buffer: complete frames are answered at once.
         self.max_frame_length = DEFAULT_MAX_FRAME_LENGTH
+        #: Answer repeated read requests from the cache of encoded answers (server.answer_cache).
+        self.answer_cache = True
+        #: Stamp of the last change of a setting (nsctl.server.changes).
+        self.generation = next_stamp()
         self._black_list = self._compute_black_list()
 
     # ------------------------------------------------------------------------------------------
@@ -201,6 +206,7 @@ class NamesrvConfig:
             log.warning("config %s: ignoring unparsable value %r", key, raw)
             return False
         self._values[key] = value
+        self.generation = next_stamp()
         if key == "configBlackList":
             self._black_list = self._compute_black_list()
         return True
@@ -220,6 +226,7 @@ class NamesrvConfig:
             if not self.set(key, value.strip()) and key not in DEFAULTS:
                 self._extra[key] = value
         self._values["configStorePath"] = str(Path(path).resolve())
+        self.generation = next_stamp()
         # The black list is fixed from here on, whatever a later update says.
         self._black_list = self._compute_black_list()
 

@@ -170,6 +170,16 @@ class Dispatcher:
             response = _reply(request, SYSTEM_ERROR, f"{type(exc).__name__}: {exc}")
         return None if request.is_oneway else response
 
+    def state_generation(self) -> int:
+        """Changes whenever an answer may change: the stamp of the newest change to the route
+        table, the KV store (ORDER_TOPIC_CONFIG is part of route answers) or the settings."""
+        return max(self.table.generation, self.kv.generation, self.config.generation)
+
+    def answers_settled(self) -> bool:
+        """Whether answers depend on the state alone, not on the time: not while the server
+        still waits for brokers after start-up (needWaitForService)."""
+        return not self.config.flag("needWaitForService") or self._service_ready()
+
     def admin_allowed(self, peer_host: str) -> bool:
         try:
             address = ipaddress.ip_address(peer_host)

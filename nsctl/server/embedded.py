@@ -29,7 +29,8 @@ class EmbeddedNameServer:
     Times are in seconds. `tls` serves TLS as `nsctl serve --tls-cert/--tls-key/--tls-mode`;
     `admin_allow` (addresses or CIDR blocks) replaces the loopback-only default for admin
     requests, as `--admin-allow` does; `max_connections` and `max_frame_length` are the
-    limits of `--max-connections` and `--max-frame-length`.
+    limits of `--max-connections` and `--max-frame-length`; `answer_cache=False` is
+    `--no-answer-cache`.
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class EmbeddedNameServer:
         admin_allow: Iterable[str] | None = None,
         max_connections: int | None = None,
         max_frame_length: int | None = None,
+        answer_cache: bool | None = None,
         config: NamesrvConfig | None = None,
     ) -> None:
         self.host = host
@@ -67,6 +69,8 @@ class EmbeddedNameServer:
             self._config.max_connections = max_connections
         if max_frame_length is not None:
             self._config.max_frame_length = max_frame_length
+        if answer_cache is not None:
+            self._config.answer_cache = answer_cache
         self._temp_dir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 from nsctl.protocol import dialect
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.models import KVConfigFile
+from nsctl.server.changes import next_stamp
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class KVStore:
         self.path = Path(path)
         self.backup_path = self.path.with_name(self.path.name + ".bak")
         self._table: dict[str, dict[str, str]] = {}
+        #: Stamp of the last change (nsctl.server.changes).
+        self.generation = next_stamp()
 
     # ------------------------------------------------------------------------------------------
     # Loading
@@ -41,6 +44,7 @@ class KVStore:
         """Read the file; a corrupt file falls back to the backup, both corrupt is an error.
         A file that cannot be written later (its directory is read-only, or not a directory)
         is an error now, at start-up, rather than a failure of every KV write."""
+        self.generation = next_stamp()
         try:
             self._table = _read(self.path)
             self.check_writable()
@@ -101,6 +105,7 @@ class KVStore:
 
     def put(self, namespace: str, key: str, value: str | None) -> None:
         """Set a value; None removes the key (Java stores null, which reads as absent)."""
+        self.generation = next_stamp()
         entries = self._table.setdefault(namespace, {})
         if value is None:
             entries.pop(key, None)
@@ -110,6 +115,7 @@ class KVStore:
 
     def delete(self, namespace: str, key: str) -> None:
         """Remove a key; the namespace stays even when it becomes empty."""
+        self.generation = next_stamp()
         entries = self._table.get(namespace)
         if entries is not None:
             entries.pop(key, None)

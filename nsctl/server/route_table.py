@@ -36,6 +36,7 @@ from nsctl.protocol.models import (
     TopicRouteData,
 )
 from nsctl.protocol.register import DataVersion, TopicConfig
+from nsctl.server.changes import next_stamp
 from nsctl.server.java_order import (
     JavaConcurrentHashMap,
     JavaHashMap,
@@ -126,6 +127,8 @@ class RouteTable:
         self._route_cache: dict[tuple, bytes] = {}
         self._cluster_info_cache: bytes | None = None
         self._topic_list_cache: dict[tuple[str, str | None], bytes] = {}
+        #: Stamp of the last change (nsctl.server.changes): answers made before it are stale.
+        self.generation = next_stamp()
 
     # ------------------------------------------------------------------------------------------
     # Cache
@@ -134,6 +137,7 @@ class RouteTable:
         self._route_cache.clear()
         self._cluster_info_cache = None
         self._topic_list_cache.clear()
+        self.generation = next_stamp()
 
     # ------------------------------------------------------------------------------------------
     # Registration and liveness
@@ -227,7 +231,10 @@ class RouteTable:
         )
         if reg.filter_servers is not None:
             if reg.filter_servers:
-                self.filter_server_table[(cluster, addr)] = list(reg.filter_servers)
+                servers = list(reg.filter_servers)
+                if self.filter_server_table.get((cluster, addr)) != servers:
+                    self.filter_server_table[(cluster, addr)] = servers
+                    self._changed()  # routes carry the filter servers
             elif self.filter_server_table.pop((cluster, addr), None) is not None:
                 self._changed()
 

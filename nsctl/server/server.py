@@ -20,9 +20,9 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
-from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import FrameDecoder, encode
+from nsctl.protocol.frame import decode_payload, encode
+from nsctl.server.answer_cache import CACHEABLE_CODES, AnswerCache
 from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
 from nsctl.server.kvstore import KVStore
@@ -46,6 +46,8 @@ class NameServer:
         self.kv = kv_store or KVStore(config.text("kvConfigPath"))
         self.table = RouteTable()
         self.dispatcher = Dispatcher(self.table, self.kv, config)
+        #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
+        self.answer_cache = AnswerCache() if config.answer_cache else None
         self.connections: dict[int, _Connection] = {}
         self.max_frame_length = config.max_frame_length
         self._ids = itertools.count(1)
@@ -165,20 +167,26 @@ class NameServer:
 
 
 class _Connection(asyncio.Protocol):
-    """One client connection: decode frames, answer them, watch for idleness.
+    """One client connection: cut the stream into frames, answer them, watch for idleness.
+
+    Frames are answered in order within the `data_received` call that completes them: from the
+    answer cache when it has the answer (`AnswerCache.answer_hits`, which never decodes a
+    header), otherwise by the normal path (decode, dispatch, encode), whose answer may then
+    be admitted to the cache. The cache is re-checked against the server's state after every
+    frame the normal path answered, so a change made by one frame is seen by the next.
 
     What one connection can make the server hold is bounded. Incoming: complete frames are
     answered at once, so only the frame in progress is buffered, and it cannot exceed
     `max_frame_length`. Outgoing: once the transport's buffer passes its high-water mark
     (the peer does not read its answers), reading stops, and requests already read wait
-    unanswered in `_backlog` (at most one read's worth) until the peer catches up.
+    unanswered in `_pending` (at most one read's worth) until the peer catches up.
     """
 
     def __init__(self, server: NameServer, conn_id: int, *, admitted: bool = False) -> None:
         self.server = server
         self.conn_id = conn_id
         self.admitted = admitted
-        self.decoder = FrameDecoder(server.max_frame_length)
+        self.max_frame_length = server.max_frame_length
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.peer_host = "?"  # never an allowed admin address until the peer is known
@@ -190,7 +198,14 @@ class _Connection(asyncio.Protocol):
         self.idle_timeout = server.config.number("serverChannelMaxIdleTimeSeconds")
         self._idle_timer: asyncio.TimerHandle | None = None
         self._writing_paused = False
-        self._backlog: list[RemotingCommand] = []
+        #: Bytes received and not answered yet: the frame in progress, and while the peer does
+        #: not read its answers, the frames read before reading stopped.
+        self._pending = b""
+        self._failed = False
+
+    @property
+    def buffered(self) -> int:
+        return len(self._pending)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement the Transport interface without subclassing it.
@@ -212,46 +227,101 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = self.last_activity = self.loop.time()
-        try:
-            commands = self.decoder.feed(data)
-        except ProtocolError as exc:
-            log.warning("closing connection from %s: malformed frame: %s", self.peer, exc)
-            self.close()
+        if self._failed:
             return
-        if not self.decoder.buffered:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if self._pending:
+            data = self._pending + data
+            self._pending = b""
+        if self._writing_paused:  # reading was paused: only a transport's last read gets here
+            self._pending = data
+            return
+        answered = self._answer(data)
+        if not self._pending:
             self.frame_started = None
-        elif commands or self.frame_started is None:
+        elif answered or self.frame_started is None:
             self.frame_started = now
-        if self._backlog:  # reading was paused: only a transport's last read gets here
-            self._backlog.extend(commands)
-        else:
-            self._answer(commands)
 
-    def _answer(self, commands: list[RemotingCommand]) -> None:
-        """Answer in order, in writes of up to _WRITE_BATCH bytes; when the peer stops
-        reading, keep the rest for `resume_writing`."""
+    def _answer(self, buf: bytes) -> bool:
+        """Answer the complete frames of `buf` in order, in writes of up to _WRITE_BATCH bytes;
+        keep the rest in `_pending` (the frame in progress, or when the peer stops reading,
+        the frames not answered yet, for `resume_writing`). A malformed frame closes the
+        connection once the frames before it are answered. Returns whether a frame was."""
         dispatcher = self.server.dispatcher
+        cache = self.server.answer_cache
         out: list[bytes] = []
         size = 0
-        for index, command in enumerate(commands):
-            response = dispatcher.handle(command, self.conn_id, self.peer_host)
-            if response is None:
-                continue
-            try:
-                encoded = encode(response)
-            except ProtocolError as exc:
-                log.warning("cannot encode the answer to code %s: %s", command.code, exc)
-                continue
-            out.append(encoded)
-            size += len(encoded)
+        offset = 0
+        total = len(buf)
+        if cache is not None:
+            cache.sync(dispatcher.state_generation())
+        while True:
+            if cache is not None:
+                offset, added = cache.answer_hits(buf, offset, out, _WRITE_BATCH - size)
+                size += added
+            if size < _WRITE_BATCH:
+                if total - offset < 4:
+                    break
+                length = int.from_bytes(buf[offset : offset + 4], "big", signed=True)
+                if length < 4 or length + 4 > self.max_frame_length:
+                    self._fail(
+                        out,
+                        f"frame length {length} at stream byte {offset} is outside "
+                        f"4..{self.max_frame_length - 4}",
+                    )
+                    return True
+                end = offset + 4 + length
+                if end > total:
+                    break
+                frame = buf[offset:end]
+                offset = end
+                try:
+                    encoded = self._answer_frame(frame, cache)
+                except ProtocolError as exc:
+                    self._fail(out, str(exc))
+                    return True
+                if encoded is not None:
+                    out.append(encoded)
+                    size += len(encoded)
+                if cache is not None:
+                    cache.sync(dispatcher.state_generation())
             if size >= _WRITE_BATCH:
                 self._write(out)
                 out, size = [], 0
                 if self._writing_paused:
-                    self._backlog = commands[index + 1 :]
-                    return
+                    self._pending = buf[offset:]
+                    return True
         if out:
             self._write(out)
+        self._pending = buf[offset:] if offset else buf
+        return offset > 0
+
+    def _answer_frame(self, frame: bytes, cache: AnswerCache | None) -> bytes | None:
+        """The normal path: decode, dispatch, encode; the answer may enter the cache."""
+        request = decode_payload(frame[4:])
+        dispatcher = self.server.dispatcher
+        response = dispatcher.handle(request, self.conn_id, self.peer_host)
+        if response is None:
+            return None
+        try:
+            encoded = encode(response)
+        except ProtocolError as exc:
+            log.warning("cannot encode the answer to code %s: %s", request.code, exc)
+            return None
+        if cache is not None and request.code in CACHEABLE_CODES and dispatcher.answers_settled():
+            cache.sync(dispatcher.state_generation())
+            cache.admit(frame, request, response, encoded)
+        return encoded
+
+    def _fail(self, out: list[bytes], reason: str) -> None:
+        """A malformed frame: the stream is out of sync. Answer what came before it, close."""
+        if out:
+            self._write(out)
+        log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
+        self._failed = True
+        self._pending = b""
+        self.close()
 
     def _write(self, out: list[bytes]) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -272,16 +342,16 @@ class _Connection(asyncio.Protocol):
     def _drain_backlog(self) -> None:
         if self._writing_paused or self.transport is None or self.transport.is_closing():
             return
-        backlog, self._backlog = self._backlog, []
-        self._answer(backlog)
-        if not self._writing_paused and not self._backlog:
+        pending, self._pending = self._pending, b""
+        self._answer(pending)
+        if not self._writing_paused and not self._failed:
             self.transport.resume_reading()
 
     def _check_idle(self) -> None:
         now = self.loop.time()
         idle_for = now - self.last_activity
         started = self.frame_started
-        receiving_for = now - started if started is not None and self.decoder.buffered else 0.0
+        receiving_for = now - started if started is not None and self._pending else 0.0
         if idle_for >= self.idle_timeout:
             log.info("closing connection from %s: idle for %.0f s", self.peer, idle_for)
             self.close()
@@ -291,8 +361,8 @@ class _Connection(asyncio.Protocol):
                 "(%d of %s bytes)",
                 self.peer,
                 receiving_for,
-                self.decoder.buffered,
-                self.decoder.expected or "?",
+                len(self._pending),
+                _expected(self._pending) or "?",
             )
             self.close()
         else:
@@ -308,6 +378,13 @@ class _Connection(asyncio.Protocol):
             self._idle_timer.cancel()
         self.server.connections.pop(self.conn_id, None)
         self.server.dispatcher.connection_closed(self.conn_id)
+
+
+def _expected(pending: bytes) -> int | None:
+    """Total size of the frame in progress once its length word is in."""
+    if len(pending) < 4:
+        return None
+    return int.from_bytes(pending[:4], "big", signed=True) + 4
 
 
 class _Throttle:
