@@ -55,10 +55,9 @@ log = logging.getLogger(__name__)
 SERVER_VERSION = int(Version.V5_3_3)
 FAQ_SUFFIX = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for further details."
 
-#: Register bodies from this size on are remembered (`RegisterBodyCache`), and from
-#: `LARGE_BODY` on decoded with the garbage collector paused.
+#: Register bodies from this size on (a compressed one of 1,000 topics) are remembered
+#: (`RegisterBodyCache`) and registered with the garbage collector paused.
 SMALL_BODY = 16 * 1024
-LARGE_BODY = 256 * 1024
 
 SUCCESS = ResponseCode.SUCCESS
 SYSTEM_ERROR = ResponseCode.SYSTEM_ERROR
@@ -243,7 +242,7 @@ class Dispatcher:
         h = RegisterBrokerRequestHeader.from_ext(request.ext_fields)
         if h.body_crc32 and body_crc32(request.body) != h.body_crc32:
             return _reply(request, SYSTEM_ERROR, "crc32 not match", ext={})
-        with _collector_paused(len(request.body or b"") >= LARGE_BODY):
+        with _collector_paused(len(request.body or b"") >= SMALL_BODY):
             return self._register(request, h, conn)
 
     def _register(
