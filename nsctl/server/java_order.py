@@ -67,7 +67,11 @@ def _spread_string(s: str) -> int:
     """`spread(string_hash(s))`, remembered: topic names are hashed again on every list."""
     h = _HASH_CACHE.get(s)
     if h is None:
-        h = string_hash(s)
+        n = len(s)
+        if n < len(_POWERS) and s.isascii():  # string_hash, inlined for the common case
+            h = sum(map(mul, s.encode("ascii"), _POWERS[n])) & _MASK32
+        else:
+            h = string_hash(s)
         h ^= h >> 16
         if len(_HASH_CACHE) >= _HASH_CACHE_LIMIT:
             _HASH_CACHE.clear()
