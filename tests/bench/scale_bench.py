@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import select
 import socket
 import statistics
@@ -128,9 +129,15 @@ def timed_register(server: Server, sock: socket.socket, data: bytes) -> tuple[fl
     return wall * 1000, (server.cpu_seconds() - cpu) * 1000
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def show(label: str, values: list[float], unit: str = "ms") -> None:
-    median = statistics.median(values)
-    print(f"  {label:<44} {median:9.1f} {unit}  ({min(values):.1f}-{max(values):.1f})")
+    median, digits = statistics.median(values), 2 if unit == "s" else 1
+    low, high = min(values), max(values)
+    print(f"  {label:<44} {median:9.{digits}f} {unit}  ({low:.{digits}f}-{high:.{digits}f})")
 
 
 def registrations(tmp: Path, n: int, runs: int, compressed: bool) -> None:
@@ -164,15 +171,20 @@ def topic_list(tmp: Path, n: int, runs: int) -> None:
         print(f"nsctl topicList -o json, {n:,} topics, process start to exit:")
         argv = [sys.executable, "-m", "nsctl.cli.main", "topicList", "-o", "json"]
         argv += ["-n", server.address]
-        walls = []
+        walls, cli_cpu, server_cpu = [], [], []
         for _ in range(runs + 1):
-            started = time.perf_counter()
+            started, children, served = time.perf_counter(), _children_cpu(), server.cpu_seconds()
             done = subprocess.run(argv, capture_output=True, cwd=ROOT, check=False)
             walls.append(time.perf_counter() - started)
+            cli_cpu.append(_children_cpu() - children)
+            server_cpu.append(server.cpu_seconds() - served)
             if done.returncode != 0 or done.stdout.count(b"scale-topic-") != n:
                 raise SystemExit(f"topicList failed: {done.returncode} {done.stderr[-300:]!r}")
-        show("first call after the registration", walls[:1], "s")
-        show("later calls", walls[1:], "s")
+        show("first call after the registration: wall", walls[:1], "s")
+        show("  its server CPU", server_cpu[:1], "s")
+        show("later calls: wall", walls[1:], "s")
+        show("  their CLI process CPU (user+sys)", cli_cpu[1:], "s")
+        show("  their server CPU", server_cpu[1:], "s")
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         show("(python -c pass, for scale)", [time.perf_counter() - started], "s")
