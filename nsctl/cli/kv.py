@@ -54,7 +54,7 @@ def put_kv(
     "deleteKV", aliases=("deleteKvConfig",), help="Delete a key on every NameServer."
 )
 def delete_kv(target: Target, namespace: NamespaceOption, key: KeyOption) -> None:
-    results = target.manager.broadcast(lambda client: _delete_kv(client, namespace, key))
+    results = target.manager.broadcast(lambda client: delete_key(client, namespace, key))
     report_fanout(
         target,
         results,
@@ -70,7 +70,7 @@ def delete_kv(target: Target, namespace: NamespaceOption, key: KeyOption) -> Non
     )
 
 
-def _delete_kv(client, namespace: str, key: str) -> bool:
+def delete_key(client, namespace: str, key: str) -> bool:
     """Delete the key on one NameServer; whether it existed there (asked first: deleting an
     absent key succeeds silently on the server)."""
     from nsctl.client.errors import KVConfigNotFoundError

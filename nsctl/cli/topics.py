@@ -194,11 +194,14 @@ def update_order_conf(
         )
         text = f"update orderConf success. topic=[{topic}], orderConf=[{conf}]"
     else:
-        results = target.manager.broadcast(lambda client: client.delete_kv_config(namespace, topic))
+        from nsctl.cli.kv import delete_key
+
+        results = target.manager.broadcast(lambda client: delete_key(client, namespace, topic))
         text = f"delete orderConf success. topic=[{topic}]"
     report_fanout(
         target,
         results,
         ok_line=lambda address, _: text if target.output == Output.plain else f"{address}: {text}",
         summary={"topic": topic, "method": method.value, "orderConf": order_conf},
+        warning=absent_on(results, f"order config of {topic}"),
     )

@@ -413,3 +413,11 @@ def test_address_errors_are_usage_errors(argv, message):
     done = nsctl("clusterList", *argv)
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_order_conf_delete_of_an_absent_config_warns(live):
+    done = nsctl("updateOrderConf", "-t", "NoOrder", "-m", "delete", "-n", live, "-o", "plain")
+    assert (done.returncode, done.stdout) == (0, "delete orderConf success. topic=[NoOrder]\n")
+    assert done.stderr == (
+        "nsctl: warning: order config of NoOrder did not exist: nothing to delete\n"
+    )

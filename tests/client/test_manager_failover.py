@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -185,3 +186,78 @@ def test_async_manager_all_dead_within_budget() -> None:
         with pytest.raises((NameServerConnectionError, NameServerTimeoutError)):
             asyncio.run(run(addresses))
         assert time.monotonic() - started < (TIMEOUT + INTERVAL) * 4 + 2.0
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_broadcast_gives_each_address_its_own_attempts(attempts: int) -> None:
+    with ScriptedServer(servers.silent) as silent, ScriptedServer(servers.responder()) as good:
+        config = NameServerConfig(
+            [silent.address, good.address],
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_retry_times=attempts,
+            retry_interval=INTERVAL,
+        )
+        with NameServerManager(config) as manager:
+            results = manager.broadcast(lambda c: c.get_kv_config("ns", "k"))
+        assert results[good.address] == "ns/k"
+        assert isinstance(results[silent.address], NameServerTimeoutError)
+        assert silent.connections == attempts
+        assert good.connections == 1
+
+
+def test_async_broadcast_gives_each_address_its_own_attempts() -> None:
+    async def main() -> None:
+        with ScriptedServer(servers.silent) as silent:
+            manager = create_async_nameserver_manager(
+                silent.address,
+                timeout=TIMEOUT,
+                connect_timeout=TIMEOUT,
+                max_retry_times=3,
+                retry_interval=INTERVAL,
+            )
+            async with manager:
+                results = await manager.broadcast(lambda c: c.get_kv_config("ns", "k"))
+            assert isinstance(results[silent.address], NameServerTimeoutError)
+            assert silent.connections == 3
+
+    asyncio.run(main())
+
+
+def test_broadcast_does_not_retry_an_answer() -> None:
+    asked: list[RemotingCommand] = []
+
+    def missing(request: RemotingCommand) -> RemotingCommand:
+        asked.append(request)
+        return request.make_response(code=ResponseCode.QUERY_NOT_FOUND, remark="no such key")
+
+    with ScriptedServer(servers.responder(missing)) as server:
+        config = NameServerConfig(server.address, max_retry_times=3, retry_interval=INTERVAL)
+        with NameServerManager(config) as manager:
+            results = manager.broadcast(lambda c: c.get_kv_config("ns", "k"))
+        assert isinstance(results[server.address], NameServerResponseError)
+        assert len(asked) == 1
+
+
+def test_stop_does_not_wait_for_a_request_in_flight() -> None:
+    """An interrupted CLI closes its manager while a broadcast thread still waits for a silent
+    server: closing must end that request at once, not after its timeout."""
+    with ScriptedServer(servers.silent) as silent:
+        manager = NameServerManager(NameServerConfig(silent.address, timeout=30.0))
+        outcome: list[object] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(manager.broadcast(lambda c: c.get_kv_config("n", "k")))
+        )
+        worker.start()
+        deadline = time.monotonic() + 10
+        while silent.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stopping = time.monotonic()
+        manager.stop()  # returns although the request holds the connection
+        worker.join(timeout=10)
+        # A correctness bound, not a speed target: the request alone would wait 30 s.
+        assert time.monotonic() - stopping < 15
+        assert not worker.is_alive()
+        (results,) = outcome
+        assert isinstance(results[silent.address], NameServerError)
+        assert silent.connections == 1  # the closed connection was not reopened
