@@ -24,7 +24,7 @@ smaller).
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from operator import mul
 from typing import Any
 
@@ -451,39 +451,81 @@ class _ChmTable:
 
 class JavaConcurrentHashMap(dict):
     """A dict that iterates as `java.util.concurrent.ConcurrentHashMap` does after the same puts
-    and removes."""
+    and removes.
 
-    __slots__ = ("_order", "_table")
+    Batches put with `put_new` reach the simulated buckets only when the order is first needed
+    (iteration, a removal, `capacity`): a registration of 100,000 new topics then costs only
+    its dict updates, and the order work is done once, when a list is asked for.
+    """
+
+    __slots__ = ("_order", "_pending", "_table")
+
+    #: Pending batches beyond this are applied at once, so that the log stays short.
+    PENDING_LIMIT = 256
 
     def __init__(self, *, initial_capacity: int | None = None) -> None:
         super().__init__()
         self._table = _ChmTable(chm_capacity(initial_capacity))
         self._order: list | None = None
+        #: Puts not yet in `_table`, in order: (keys or a function giving them, how many).
+        self._pending: list[tuple[Any, int]] = []
 
     @property
     def capacity(self) -> int:
+        self._settle()
         return self._table.capacity
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
         if key not in self:
-            self._table.insert_all((key,))
+            if self._pending:
+                self._defer((key,), 1)
+            else:
+                self._table.insert_all((key,))
             self._order = None
         dict.__setitem__(self, key, value)
 
-    def put_new(self, items: Iterable[tuple[Hashable, Any]]) -> None:
-        """Put many keys that are not in the map, in this order (one call instead of many)."""
+    def put_new(
+        self,
+        items: Iterable[tuple[Hashable, Any]],
+        *,
+        order: Callable[[], Iterable[Hashable]] | None = None,
+    ) -> None:
+        """Put many keys that are not in the map (one call instead of many).
+
+        They were put in the order of `items`, or in the order `order()` gives (the same keys),
+        which is only called when the map's order is first needed.
+        """
         items = list(items)
         keys = [key for key, _ in items]
         if len(set(keys)) != len(keys) or any(key in self for key in keys):
             raise KeyError("put_new takes keys that are new and distinct")
         dict.update(self, items)
-        self._table.insert_all(keys)
+        self._defer(keys if order is None else order, len(keys))
+        self._order = None
+
+    def _defer(self, keys: Any, count: int) -> None:
+        self._pending.append((keys, count))
+        if len(self._pending) > self.PENDING_LIMIT:
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        for keys, count in pending:
+            ordered = list(keys()) if callable(keys) else keys
+            if len(ordered) != count:
+                raise RuntimeError(f"a deferred put gave {len(ordered)} keys, not {count}")
+            self._table.insert_all(ordered)
+
+    def _remove(self, key: Hashable) -> None:
+        self._settle()
+        self._table.remove(key)
         self._order = None
 
     def __delitem__(self, key: Hashable) -> None:
         dict.__delitem__(self, key)
-        self._table.remove(key)
-        self._order = None
+        self._remove(key)
 
     def setdefault(self, key: Hashable, default: Any = None) -> Any:
         if key in self:
@@ -494,8 +536,7 @@ class JavaConcurrentHashMap(dict):
     def pop(self, key: Hashable, *default: Any) -> Any:
         if key in self:
             value = dict.pop(self, key)
-            self._table.remove(key)
-            self._order = None
+            self._remove(key)
             return value
         return dict.pop(self, key, *default)
 
@@ -509,6 +550,7 @@ class JavaConcurrentHashMap(dict):
 
     def clear(self) -> None:  # Java keeps the table's capacity
         dict.clear(self)
+        self._settle()
         self._table = _ChmTable(self._table.capacity)
         self._order = None
 
@@ -518,6 +560,7 @@ class JavaConcurrentHashMap(dict):
     def _ordered(self) -> list:
         order = self._order
         if order is None:
+            self._settle()
             order = self._order = self._table.ordered()
         return order
 

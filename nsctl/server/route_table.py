@@ -127,6 +127,10 @@ class RouteTable:
         self._route_cache: dict[tuple, bytes] = {}
         self._cluster_info_cache: bytes | None = None
         self._topic_list_cache: dict[tuple[str, str | None], bytes] = {}
+        #: QueueData removals so far, and per broker name the topics of its last registration
+        #: with that count then: while both hold, none of those topics can be missing.
+        self._queue_removals = 0
+        self._complete_topics: dict[str, tuple[dict[str, TopicConfig], int]] = {}
         #: Stamp of the last change (nsctl.server.changes): answers made before it are stale.
         self.generation = next_stamp()
 
@@ -267,6 +271,9 @@ class RouteTable:
         changed = False
         todo = topics.items()
         if not version_changed:  # the steady state: a periodic re-registration, nothing to do
+            complete = self._complete_topics.get(broker_name)
+            if complete and complete[0] is topics and complete[1] == self._queue_removals:
+                return  # the same decoded body again, and no QueueData removed since
             todo = [
                 (topic, config)
                 for topic, config in todo
@@ -289,20 +296,26 @@ class RouteTable:
                 queues[broker_name] = queue
                 changed = True
         if new:
-            if len(new) == 1:
-                table.put_new(new.items())
-            else:
-                table.put_new((topic, new[topic]) for topic in chm_order(topics) if topic in new)
+            # Java put them in the order of the body's ConcurrentHashMap; that order is worked
+            # out only when the table's order is first needed.
+            table.put_new(
+                new.items(),
+                order=None if len(new) == 1 else lambda: [t for t in chm_order(topics) if t in new],
+            )
             changed = True
         if changed:
             self._changed()
+        self._complete_topics[broker_name] = (topics, self._queue_removals)
 
     def _data_version_changed(self, cluster: str, addr: str, version: DataVersion) -> bool:
         live = self.broker_live_table.get((cluster, addr))
         return live is None or live.data_version != version
 
+    # Walks whose order cannot show use dict.items/values: the Java order is not worked out
+    # for them.
+
     def _drop_topics_not_in(self, broker_name: str, kept: dict[str, TopicConfig]) -> None:
-        for topic in [t for t, q in self.topic_queue_table.items() if broker_name in q]:
+        for topic in [t for t, q in dict.items(self.topic_queue_table) if broker_name in q]:
             if topic not in kept:
                 self._remove_queue_data(topic, broker_name)
 
@@ -310,6 +323,7 @@ class RouteTable:
         queues = self.topic_queue_table.get(topic)
         if queues is None or queues.pop(broker_name, None) is None:
             return
+        self._queue_removals += 1
         if not queues:
             del self.topic_queue_table[topic]
         self._changed()
@@ -334,7 +348,7 @@ class RouteTable:
             self._remove_broker_group(cluster_name, broker.broker_name)
         elif broker.enable_acting_master and min(broker.broker_addrs) > MASTER_ID:
             # The group lost its master: its queues stop accepting writes until one is back.
-            for queues in self.topic_queue_table.values():
+            for queues in dict.values(self.topic_queue_table):
                 queue = queues.get(broker.broker_name)
                 if queue is not None and queue.perm & PERM_WRITE:
                     queue.perm &= ~PERM_WRITE
@@ -342,12 +356,13 @@ class RouteTable:
 
     def _remove_broker_group(self, cluster_name: str | None, broker_name: str) -> None:
         del self.broker_addr_table[broker_name]
+        self._complete_topics.pop(broker_name, None)
         members = self.cluster_addr_table.get(cluster_name or "")
         if members is not None:
             members.discard(broker_name)
             if not members:
                 del self.cluster_addr_table[cluster_name or ""]
-        for topic in [t for t, q in self.topic_queue_table.items() if broker_name in q]:
+        for topic in [t for t, q in dict.items(self.topic_queue_table) if broker_name in q]:
             self._remove_queue_data(topic, broker_name)
         self._changed()
 
@@ -585,7 +600,7 @@ class RouteTable:
 
     def _change_perm(self, broker_name: str | None, change) -> int:
         count = 0
-        for queues in self.topic_queue_table.values():
+        for queues in dict.values(self.topic_queue_table):
             queue = queues.get(broker_name or "")
             if queue is not None:
                 queue.perm = change(queue.perm)
@@ -603,6 +618,7 @@ class RouteTable:
                 self._remove_queue_data(topic, broker_name)
         else:
             del self.topic_queue_table[topic]
+            self._queue_removals += 1
             self._changed()
 
     def register_topic(self, topic: str | None, queue_datas: Iterable[QueueData]) -> None:

@@ -212,3 +212,43 @@ def test_a_crowded_bucket_in_a_small_table_resizes(others, same, chm):
     assume(not reference.treeified)
     assert model.capacity >= 32
     assert list(model) == reference.order()
+
+
+BATCH_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), KEYS),
+        st.tuples(st.just("del"), KEYS),
+        st.tuples(st.just("batch"), st.lists(KEYS, max_size=40), st.randoms()),
+        st.tuples(st.just("look"), st.none()),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=BATCH_OPS, limit=st.sampled_from([1, 3, 256]))
+def test_deferred_batches_match_reference(ops, limit):
+    """put_new batches, applied only when the order is needed, in the order their function
+    gives: the same as putting them one by one then."""
+    limited = type("Limited", (JavaConcurrentHashMap,), {"PENDING_LIMIT": limit})
+    model = limited(initial_capacity=16)
+    reference = ReferenceConcurrentHashMap(16)
+    for op in ops:
+        if op[0] == "put":
+            model[op[1]] = 1
+            reference.put(op[1])
+        elif op[0] == "del":
+            model.pop(op[1], None)
+            reference.remove(op[1])
+        elif op[0] == "batch":
+            fresh = [k for k in dict.fromkeys(op[1]) if k not in model]
+            put_order = list(fresh)
+            op[2].shuffle(put_order)
+            model.put_new([(k, 2) for k in fresh], order=lambda o=put_order: o)
+            for key in put_order:
+                reference.put(key)
+        else:
+            assert list(model) == reference.order()
+    assume(not reference.treeified)
+    assert list(model) == reference.order()
+    assert set(model) == set(dict.keys(model))
