@@ -306,8 +306,8 @@ class LiveView:
 
     def _render(self):
         """Everything that fits the terminal, the newest changes always: the change log gets the
-        lines the state tables leave free (at least its newest entry), and state tables taller
-        than that are cut at the bottom."""
+        lines the state tables leave free (at least its latest few entries), and state tables
+        taller than that are cut at the bottom."""
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
@@ -328,13 +328,18 @@ class LiveView:
         height = console.height - 1  # the cursor's line
         events = list(self.log)
         log = self._log_table(events)
-        while len(events) > 1:  # drop the oldest until the log fits below the state
+        keep = min(len(events), max(3, height // 4))  # the latest few, however tall the state
+        while len(events) > keep:  # drop the oldest until the log fits below the state
             log_height = len(console.render_lines(log, console.options, pad=False))
             if len(state_lines) + log_height <= height:
                 break
             events = events[1:]
             log = self._log_table(events)
         log_height = len(console.render_lines(log, console.options, pad=False))
+        while len(events) > 1 and log_height > height - 1:  # a tiny terminal: fewer still
+            events = events[1:]
+            log = self._log_table(events)
+            log_height = len(console.render_lines(log, console.options, pad=False))
         room = height - log_height
         if len(state_lines) > room:
             hidden = len(state_lines) - room + 1
