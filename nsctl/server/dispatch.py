@@ -15,7 +15,7 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 
 from nsctl.protocol import dialect
@@ -109,7 +109,7 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.started_ms = clock()
-        self._register_bodies = RegisterBodyCache()
+        self._register_bodies = RegisterBodyCache(table.broker_live_table)
         C = RequestCode
         self._handlers: dict[int, Handler] = {
             C.PUT_KV_CONFIG: self.put_kv_config,
@@ -485,7 +485,9 @@ class RegisterBodyCache:
 
     LIMIT = 1024  # brokers remembered; the oldest is forgotten first
 
-    def __init__(self) -> None:
+    def __init__(self, live: Mapping[tuple[str, str], object]) -> None:
+        #: The route table's live brokers: entries of brokers gone from it are dropped.
+        self._live = live
         self._entries: dict[tuple[str | None, str | None], tuple[tuple, RegisterBrokerBody]] = {}
 
     def decode(
@@ -506,10 +508,16 @@ class RegisterBodyCache:
             raw, compressed=compressed, version=request.version
         )
         self._entries.pop(key, None)
+        if len(self._entries) > len(self._live) + 16:  # brokers expired or unregistered
+            for gone in [k for k in self._entries if k not in self._live]:
+                del self._entries[gone]
         if len(self._entries) >= self.LIMIT:
             del self._entries[next(iter(self._entries))]
         self._entries[key] = (fingerprint, body)
         return body
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def forget(self, cluster_name: str, broker_addr: str) -> None:
         self._entries.pop((cluster_name, broker_addr), None)

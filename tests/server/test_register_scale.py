@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from nsctl.protocol import dialect
+from nsctl.protocol import dialect, frame
 from nsctl.protocol.codes import RequestCode
 from nsctl.protocol.register import DataVersion, RegisterBrokerBody, TopicConfig, body_crc32
-from nsctl.server.dispatch import SMALL_BODY
+from nsctl.server.config import NamesrvConfig
+from nsctl.server.dispatch import SMALL_BODY, Dispatcher
+from nsctl.server.kvstore import KVStore
+from nsctl.server.route_table import RouteTable
 from tests.server.wire import WireClient, register_request, request
 
 
@@ -64,3 +67,23 @@ def test_a_100k_topic_compressed_registration_is_accepted(nameserver):
         listed = all_topics(broker)
     assert len(listed) == 100_000
     assert sorted(listed) == sorted(wrapper.topic_config_table)
+
+
+def test_remembered_bodies_of_departed_brokers_are_dropped(tmp_path):
+    dispatcher = Dispatcher(RouteTable(), KVStore(tmp_path / "kv.json"), NamesrvConfig())
+
+    def register(i: int, name: str) -> None:
+        command = register_request(
+            broker_name=name, broker_addr=f"10.0.{i // 200}.{i % 200}:10911", topics=topics(400)
+        )
+        assert dispatcher.handle(frame.decode(frame.encode(command)), conn=i).code == 0
+
+    for i in range(40):
+        register(i, f"b{i}")
+        if i % 2:
+            dispatcher.connection_closed(i)  # forgotten at once
+    remembered = len(dispatcher._register_bodies)
+    assert remembered == 20
+    dispatcher.table.broker_live_table.clear()  # as if every broker had expired
+    register(1000, "late")
+    assert len(dispatcher._register_bodies) == 1
