@@ -1,27 +1,38 @@
-"""Benchmark of `nsctl serve` (a script; pytest does not collect tests/bench).
+"""Benchmark of `nsctl serve`, answer cache on and off (a script; pytest does not collect it).
 
-    .venv/bin/python tests/bench/serve_bench.py [--seconds 2]
+    .venv/bin/python tests/bench/serve_bench.py [--seconds 2] [--runs 2] [--loadgen-src FILE]
 
-Starts `nsctl serve --port 0` as a subprocess on 127.0.0.1 and drives it from this process with
-its own asyncio load generator (bounded in time and request count, loopback only):
+Starts `nsctl serve --port 0` twice as real processes on 127.0.0.1, one with the answer cache
+(the default) and one with `--no-answer-cache`, registers a broker with the asked topic on
+each, and drives GET_ROUTEINFO_BY_TOPIC for that topic with the pipelined C load generator
+(../shared/tools/loadgen.c from the repository root, or --loadgen-src; compiled with
+`gcc -O2 -D_GNU_SOURCE` into a temporary directory). Cases are connections x requests in
+flight: 1x1, 16x1, 16x16, 16x64. For each it prints, cache on and off side by side, the
+answers per second (the generator's count after its 0.5 s warm-up) and the server's CPU per
+answer (utime + stime from /proc/PID/stat over the measured window, divided by the answers).
+Every case runs `--runs` times, the two servers alternating, so that noise from other work on
+the machine shows as a spread. Without the C source or a compiler it says so and falls back to
+a Python asyncio generator, which is then the bottleneck.
 
-* GET_ROUTEINFO_BY_TOPIC throughput with 1, 16 and 256 connections, one request in flight per
-  connection and pipelined (32 in flight per connection);
-* REGISTER_BROKER cost for a broker with 1,000 and 10,000 topics (first registration, then a
-  re-registration with a new DataVersion, which rewrites every QueueData);
-* resident memory of the server with 10,000 topics across 10 brokers.
+Then, on the cached server: REGISTER_BROKER cost for 1,000 and 10,000 topics, and resident
+memory with 10 brokers x 1,000 topics.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import select
+import shutil
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,46 +47,87 @@ from nsctl.protocol.register import (  # noqa: E402
     body_crc32,
 )
 
-MAX_REQUESTS_PER_CASE = 400_000
-PIPELINE_DEPTH = 32
+LOADGEN_SRC = Path("shared") / "tools" / "loadgen.c"
+CASES = ((1, 1), (16, 1), (16, 16), (16, 64))
+TOPIC = "TopicTest"
+WARM_UP = 0.5  # the C generator's own warm-up before it starts counting
+TICKS = os.sysconf("SC_CLK_TCK")
+MAX_REQUESTS_PER_CASE = 400_000  # bound of the Python fallback generator
 
 
-EVENT_LOOP = "asyncio"
+def default_loadgen_src() -> Path:
+    """../shared/tools/loadgen.c from the repository root; from a git worktree, from the root
+    of the main checkout too."""
+    roots = [ROOT]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        if common:
+            roots.append(Path(common).parent)
+    for root in roots:
+        if (root.parent / LOADGEN_SRC).is_file():
+            return root.parent / LOADGEN_SRC
+    return ROOT.parent / LOADGEN_SRC
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "nsctl.cli.main", "serve", "--port", "0"),
-            *("--event-loop", EVENT_LOOP),
-            *("--kv-config-path", str(tmp / "kvConfig.json"), "--log-level", "WARNING"),
-        ],
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-    )
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], 30)
-    line = process.stdout.readline().decode() if ready else ""
-    if not line.startswith("NameServer listening on "):
-        process.kill()
-        raise SystemExit(f"server did not start: {line!r}")
-    return process, line.split()[-1]
+class Server:
+    """A `nsctl serve` process and the connection its broker is registered on."""
+
+    def __init__(self, tmp: Path, name: str, extra: list[str], event_loop: str) -> None:
+        self.name = name
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "nsctl.cli.main", "serve", "--port", "0"),
+                *("--event-loop", event_loop, "--log-level", "WARNING"),
+                *("--kv-config-path", str(tmp / f"{name}-kvConfig.json"), *extra),
+            ],
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], 30)
+        line = self.process.stdout.readline().decode() if ready else ""
+        if not line.startswith("NameServer listening on "):
+            self.process.kill()
+            raise SystemExit(f"{name} server did not start: {line!r}")
+        self.address = line.split()[-1]
+        self.host, port = self.address.rsplit(":", 1)
+        self.port = int(port)
+        # A registration lives as long as its connection: keep it open.
+        self.broker = socket.create_connection((self.host, self.port))
+        self.broker.sendall(register_frame("broker-bench", "127.0.0.1:20911", 10, 1, 1, True))
+        read_frame(self.broker)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+    def stop(self) -> None:
+        self.broker.close()
+        self.process.terminate()
+        self.process.wait(10)
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return -1
+# --------------------------------------------------------------------------------------------
+# Frames
 
 
 def route_request(opaque: int) -> bytes:
-    command = RemotingCommand(code=105, opaque=opaque, ext_fields={"topic": "TopicTest"})
+    command = RemotingCommand(code=105, opaque=opaque, ext_fields={"topic": TOPIC})
     return frame.encode(command)
 
 
 def register_frame(
-    name: str, addr: str, topics: int, counter: int, opaque: int, *, route_topic: bool = False
+    name: str, addr: str, topics: int, counter: int, opaque: int, route_topic: bool = False
 ) -> bytes:
     body = RegisterBrokerBody()
     wrapper = body.topic_config_serialize_wrapper
@@ -83,7 +135,7 @@ def register_frame(
     for i in range(topics):
         wrapper.topic_config_table[f"{name}-topic-{i}"] = TopicConfig(f"{name}-topic-{i}", 8, 8)
     if route_topic:  # the topic the route benchmark asks for
-        wrapper.topic_config_table["TopicTest"] = TopicConfig("TopicTest", 4, 4)
+        wrapper.topic_config_table[TOPIC] = TopicConfig(TOPIC, 4, 4)
     raw = body.encode()
     ext = {
         "brokerName": name,
@@ -97,110 +149,206 @@ def register_frame(
     return frame.encode(RemotingCommand(code=103, opaque=opaque, ext_fields=ext, body=raw))
 
 
-async def read_frames(reader: asyncio.StreamReader, count: int) -> None:
-    for _ in range(count):
-        (length,) = struct.unpack(">i", await reader.readexactly(4))
-        await reader.readexactly(length)
+def read_frame(sock: socket.socket) -> bytes:
+    def exactly(count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = sock.recv(count - len(data))
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            data += chunk
+        return data
+
+    (length,) = struct.unpack(">i", exactly(4))
+    return exactly(length)
 
 
-async def call(address: str, data: bytes) -> float:
-    host, port = address.rsplit(":", 1)
-    reader, writer = await asyncio.open_connection(host, int(port))
-    started = time.perf_counter()
-    writer.write(data)
-    await read_frames(reader, 1)
-    elapsed = time.perf_counter() - started
-    writer.close()
-    return elapsed
+# --------------------------------------------------------------------------------------------
+# Load generators: (server, connections, depth, seconds) -> (answers/s, answers counted,
+# server CPU seconds over the counted window)
+
+Generator = Callable[[Server, int, int, float], tuple[float, int, float]]
 
 
-async def route_load(address: str, connections: int, depth: int, seconds: float) -> float:
-    """Requests per second answered, with `depth` requests in flight per connection."""
-    host, port = address.rsplit(":", 1)
+@contextlib.contextmanager
+def c_loadgen(source: Path) -> Iterator[Generator | None]:
+    """The compiled C generator, or None (after saying why) when it cannot be built."""
+    if not source.is_file():
+        print(f"C load generator source not found at {source} (--loadgen-src)")
+        yield None
+        return
+    compiler = shutil.which("gcc")
+    if compiler is None:
+        print("gcc not found: cannot build the C load generator")
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="nsctl-loadgen-") as tmp:
+        binary = Path(tmp) / "loadgen"
+        built = subprocess.run(
+            [compiler, "-O2", "-D_GNU_SOURCE", "-o", str(binary), str(source)],
+            capture_output=True,
+            text=True,
+        )
+        if built.returncode != 0:
+            print(f"cannot build the C load generator {source}:\n{built.stderr.strip()}")
+            yield None
+            return
+
+        def run(server: Server, connections: int, depth: int, seconds: float):
+            command = [binary, server.host, str(server.port), TOPIC, connections, depth, seconds]
+            process = subprocess.Popen(
+                [str(part) for part in command], stdout=subprocess.PIPE, text=True
+            )
+            time.sleep(WARM_UP)
+            cpu_before = server.cpu_seconds()
+            out, _ = process.communicate(timeout=seconds + 30)
+            cpu = server.cpu_seconds() - cpu_before
+            figures = dict(part.split("=") for part in out.split())
+            if process.returncode != 0 or int(figures.get("err", 1)) != 0:
+                raise SystemExit(f"load generator failed on {server.name}: {out!r}")
+            return float(figures["qps"]), int(figures["ok"]), cpu
+
+        yield run
+
+
+def python_loadgen(server: Server, connections: int, depth: int, seconds: float):
+    """Fallback: an asyncio generator in this process (bounded in time and request count)."""
+    return asyncio.run(_python_load(server, connections, depth, seconds))
+
+
+async def _python_load(server: Server, connections: int, depth: int, seconds: float):
     batch = b"".join(route_request(i) for i in range(depth))
     budget = MAX_REQUESTS_PER_CASE // connections
     done = [0] * connections
     deadline = time.perf_counter() + seconds
 
     async def worker(index: int) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
+        reader, writer = await asyncio.open_connection(server.host, server.port)
         try:
             while time.perf_counter() < deadline and done[index] < budget:
                 writer.write(batch)
-                await read_frames(reader, depth)
+                for _ in range(depth):
+                    (length,) = struct.unpack(">i", await reader.readexactly(4))
+                    await reader.readexactly(length)
                 done[index] += depth
         finally:
             writer.close()
 
+    cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(connections)))
-    return sum(done) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return sum(done) / elapsed, sum(done), server.cpu_seconds() - cpu_before
 
 
-async def main(seconds: float) -> None:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        process, address = start_server(Path(tmp))
-        try:
-            await run_cases(process.pid, address, seconds)
-        finally:
-            process.terminate()
-            process.wait(10)
+# --------------------------------------------------------------------------------------------
+# Sections
 
 
-async def run_cases(pid: int, address: str, seconds: float) -> None:
-    print(f"server {address} (pid {pid}), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    # Keep the registering connections open: a registration lives as long as its connection.
-    host, port = address.rsplit(":", 1)
+def route_throughput(servers: list[Server], generator: Generator, seconds: float, runs: int):
+    names = [server.name for server in servers]
+    print(
+        f"\nGET_ROUTEINFO_BY_TOPIC for one topic: answers/s and server CPU per answer "
+        f"({runs} runs of {seconds:g} s per case, the servers alternating)"
+    )
+    header = "  ".join(f"{name + ' qps':>24} {name + ' µs/answer':>22}" for name in names)
+    print(f"  {'conns x in flight':<18}{header}")
+    for connections, depth in CASES:
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        for _ in range(runs):
+            for server in servers:
+                qps, answers, cpu = generator(server, connections, depth, seconds)
+                results[server.name].append((qps, cpu * 1e6 / max(answers, 1)))
+        cells = []
+        for name in names:
+            rates = " / ".join(f"{qps:,.0f}" for qps, _ in results[name])
+            costs = " / ".join(f"{cost:.2f}" for _, cost in results[name])
+            cells.append(f"{rates:>24} {costs:>22}")
+        print(f"  {f'{connections} x {depth}':<18}" + "  ".join(cells))
+
+
+def register_and_memory(server: Server) -> None:
+    print(f"\nResident memory of the {server.name} server")
+    before = rss_kib(server.pid)
     keep = []
-    print("\nResident memory with 10,000 topics across 10 brokers")
-    before = rss_kib(pid)
     for b in range(10):
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(register_frame(f"mem-broker-{b}", f"127.0.1.{b}:10911", 1000, 1, 100 + b))
-        await read_frames(reader, 1)
-        keep.append(writer)
-    after = rss_kib(pid)
-    print(f"  idle server {before / 1024:.1f} MiB; with 10 brokers x 1,000 topics")
+        sock = socket.create_connection((server.host, server.port))
+        sock.sendall(register_frame(f"mem-broker-{b}", f"127.0.1.{b}:10911", 1000, 1, 100 + b))
+        read_frame(sock)
+        keep.append(sock)
+    after = rss_kib(server.pid)
+    print(f"  {before / 1024:.1f} MiB after the route runs; with 10 brokers x 1,000 topics")
     print(f"  {after / 1024:.1f} MiB (+{(after - before) / 1024:.1f} MiB)")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(register_frame("broker-bench", "127.0.0.1:20911", 10, 1, 1, route_topic=True))
-    await read_frames(reader, 1)
-    keep.append(writer)
+    for sock in keep:
+        sock.close()
 
-    print("\nGET_ROUTEINFO_BY_TOPIC throughput (requests/s)")
-    for connections in (1, 16, 256):
-        for depth, label in (
-            (1, "one in flight"),
-            (PIPELINE_DEPTH, f"pipelined x{PIPELINE_DEPTH}"),
-        ):
-            rate = await route_load(address, connections, depth, seconds)
-            print(f"  {connections:>3} connections, {label:<15} {rate:>10,.0f}")
-
-    print("\nREGISTER_BROKER cost (ms, request to answer)")
+    print(f"\nREGISTER_BROKER cost on the {server.name} server (ms, request to answer)")
     for topics in (1_000, 10_000):
         name = f"broker-{topics}"
-        first = await call(address, register_frame(name, f"127.0.0.2:{topics}", topics, 1, 7))
-        again = await call(address, register_frame(name, f"127.0.0.2:{topics}", topics, 2, 8))
-        print(
-            f"  {topics:>6} topics: first {first * 1000:8.1f}   new DataVersion {again * 1000:8.1f}"
-        )
+        timings = []
+        with socket.create_connection((server.host, server.port)) as sock:
+            for counter, opaque in ((1, 7), (2, 8)):
+                data = register_frame(name, f"127.0.0.2:{topics}", topics, counter, opaque)
+                started = time.perf_counter()
+                sock.sendall(data)
+                read_frame(sock)
+                timings.append((time.perf_counter() - started) * 1000)
+        print(f"  {topics:>6} topics: first {timings[0]:8.1f}   new DataVersion {timings[1]:8.1f}")
 
-    for writer in keep:
-        writer.close()
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Benchmark of nsctl serve with the answer cache on and off.",
+        epilog=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--seconds", type=float, default=2.0, help="duration of each run")
+    parser.add_argument("--runs", type=int, default=2, help="runs of each case per server")
+    parser.add_argument(
+        "--loadgen-src",
+        type=Path,
+        default=None,
+        help="C load generator source (default: ../shared/tools/loadgen.c from the "
+        "repository root, or from the main checkout's root in a git worktree)",
+    )
+    parser.add_argument(
+        "--event-loop",
+        default="asyncio",
+        choices=["asyncio", "uvloop"],
+        help="the servers' event loop (nsctl serve --event-loop; uvloop must be installed)",
+    )
+    args = parser.parse_args()
+    load = os.getloadavg()
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{load[0]:.2f} (other work on the machine shows in the figures), "
+        f"server event loop {args.event_loop}"
+    )
+    source = args.loadgen_src or default_loadgen_src()
+    with tempfile.TemporaryDirectory() as tmp, c_loadgen(source) as compiled:
+        generator = compiled
+        if generator is None:
+            print("falling back to the Python load generator (it, not the server, is the limit)")
+            generator = python_loadgen
+        else:
+            print(f"load generator: {source} (C, pipelined)")
+        servers = []
+        try:
+            servers.append(Server(Path(tmp), "cache-on", [], args.event_loop))
+            servers.append(Server(Path(tmp), "cache-off", ["--no-answer-cache"], args.event_loop))
+            route_throughput(servers, generator, args.seconds, args.runs)
+            register_and_memory(servers[0])
+        finally:
+            for server in servers:
+                server.stop()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="duration of each load case")
-    parser.add_argument(
-        "--event-loop",
-        default="auto",
-        choices=["auto", "asyncio", "uvloop"],
-        help="the server's event loop (nsctl serve --event-loop)",
-    )
-    args = parser.parse_args()
-    EVENT_LOOP = args.event_loop
-    print(f"server event loop: {EVENT_LOOP}")
-    asyncio.run(main(args.seconds))
+    main()
