@@ -63,22 +63,33 @@ _INT32_DIGITS = 10  # a JSON opaque with fewer digits than this always fits an i
 
 
 class AnswerCache:
-    """Encoded answers by opaque-less request frame, for one state generation."""
+    """Encoded answers by opaque-less request frame, for one state generation.
+
+    JSON frames are looked up by their bytes up to the opaque's digits (length word included),
+    and the entry says what must follow the digits: finding the end of the digits would cost
+    the hot loop a second search. ROCKETMQ frames are looked up by the frame without its 4
+    opaque bytes.
+    """
 
     def __init__(
         self, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_BYTES
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        #: key -> (answer before the opaque, answer after it, their total length)
-        self._entries: dict[bytes, tuple[bytes, bytes, int]] = {}
+        #: frame up to the opaque's digits -> (frame after them, answer before the opaque,
+        #: answer after it, the two answer parts' total length)
+        self._json: dict[bytes, tuple[bytes, bytes, bytes, int]] = {}
+        #: frame without its opaque -> (answer before the opaque, answer after it, their length)
+        self._binary: dict[bytes, tuple[bytes, bytes, int]] = {}
+        #: (is JSON, key) -> bytes held for it, oldest first: what goes when room is needed
+        self._costs: dict[tuple[bool, bytes], int] = {}
         self._bytes = 0
         self.generation: int | None = None
         self.hits = 0
         self.admitted = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._costs)
 
     @property
     def size_bytes(self) -> int:
@@ -87,7 +98,9 @@ class AnswerCache:
     def sync(self, generation: int) -> None:
         """Forget every answer if the server's state is no longer the one they were made in."""
         if generation != self.generation:
-            self._entries.clear()
+            self._json.clear()
+            self._binary.clear()
+            self._costs.clear()
             self._bytes = 0
             self.generation = generation
 
@@ -99,8 +112,10 @@ class AnswerCache:
         caller gives it to the normal path) and the number of bytes appended. This is the hot
         loop: it never decodes a header.
         """
-        get = self._entries.get
+        json_get = self._json.get
+        binary_get = self._binary.get
         find = buf.find
+        follows = buf.startswith
         head = _FRAME_HEAD.unpack_from
         append = out.append
         total = len(buf)
@@ -116,9 +131,13 @@ class AnswerCache:
                 if start < 0:
                     break
                 start += 9
-                stop = find(b",", start, end)
-                if stop < 0:
-                    stop = end - 1
+                entry = json_get(buf[offset:start])
+                if entry is None:
+                    break
+                after, before_opaque, after_opaque, size = entry
+                stop = end - len(after)
+                if not follows(after, stop):
+                    break
                 digits = buf[start:stop]
                 # Inline for the common case (a short positive opaque), else the full check.
                 if not (
@@ -128,16 +147,17 @@ class AnswerCache:
             elif kind == _ROCKETMQ:
                 start = offset + _BINARY_OPAQUE
                 stop = start + 4
+                found = binary_get(buf[offset:start] + buf[stop:end])
+                if found is None:
+                    break
+                before_opaque, after_opaque, size = found
                 digits = buf[start:stop]
             else:
                 break
-            entry = get(buf[offset:start] + buf[stop:end])
-            if entry is None:
-                break
-            append(entry[0])
+            append(before_opaque)
             append(digits)
-            append(entry[1])
-            appended += entry[2] + stop - start
+            append(after_opaque)
+            appended += size + stop - start
             hits += 1
             offset = end
             if appended >= room:
@@ -173,27 +193,39 @@ class AnswerCache:
         parts = _split_answer(answer, frame[start:stop], request.serialize_type)
         if parts is None:
             return False
-        prefix, suffix = parts
+        before_opaque, after_opaque = parts
         # The answer must depend on the opaque at that place only: encoding it with the other
         # opaque gives the same bytes around it.
-        if encode(dataclasses.replace(response, opaque=other.value)) != prefix + other.raw + suffix:
+        again_encoded = encode(dataclasses.replace(response, opaque=other.value))
+        if again_encoded != before_opaque + other.raw + after_opaque:
             return False
-        key = frame[:start] + frame[stop:]
-        cost = len(key) + len(prefix) + len(suffix)
+        size = len(before_opaque) + len(after_opaque)
+        cost = len(frame) - (stop - start) + size
         if cost > self.max_bytes // 4:
             return False
+        is_json = request.serialize_type == _JSON
+        key = frame[:start] if is_json else frame[:start] + frame[stop:]
+        self._forget(is_json, key)  # a JSON entry with the same start and another ending
         self._make_room(cost)
-        self._entries[key] = (prefix, suffix, len(prefix) + len(suffix))
+        if is_json:
+            self._json[key] = (frame[stop:], before_opaque, after_opaque, size)
+        else:
+            self._binary[key] = (before_opaque, after_opaque, size)
+        self._costs[(is_json, key)] = cost
         self._bytes += cost
         self.admitted += 1
         return True
 
+    def _forget(self, is_json: bool, key: bytes) -> None:
+        cost = self._costs.pop((is_json, key), None)
+        if cost is not None:
+            (self._json if is_json else self._binary).pop(key)
+            self._bytes -= cost
+
     def _make_room(self, cost: int) -> None:
-        entries = self._entries
-        while entries and (len(entries) >= self.max_entries or self._bytes + cost > self.max_bytes):
-            key = next(iter(entries))  # dicts keep insertion order: this is the oldest
-            prefix, suffix, _ = entries.pop(key)
-            self._bytes -= len(key) + len(prefix) + len(suffix)
+        costs = self._costs
+        while costs and (len(costs) >= self.max_entries or self._bytes + cost > self.max_bytes):
+            self._forget(*next(iter(costs)))  # dicts keep insertion order: the oldest
 
 
 def _canonical_int32(digits: bytes) -> bool:

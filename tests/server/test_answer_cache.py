@@ -604,3 +604,58 @@ def test_good_frames_before_a_malformed_one_are_answered_then_the_connection_clo
             client.send_raw(route(1) + route(2) + route(3) + bad + route(4))
             assert [client.recv().opaque for _ in range(3)] == [1, 2, 3]
             assert client.closed_by_server()
+
+
+def test_the_cache_is_bounded_in_entries_and_bytes():
+    from nsctl.protocol.frame import decode_payload
+    from nsctl.server.answer_cache import AnswerCache
+
+    def admit(cache: AnswerCache, topic: str, serialize: SerializeType, body: bytes) -> bool:
+        frame_ = route(42, serialize, topic)
+        request = decode_payload(frame_[4:])
+        response = request.make_response(0, body=body, version=479)
+        return cache.admit(frame_, request, response, frame.encode(response))
+
+    small = AnswerCache(max_entries=3)
+    for i in range(5):
+        for serialize in SerializeType:
+            assert admit(small, f"T{i}", serialize, b"{}")
+    assert len(small) == 3
+    out: list[bytes] = []
+    newest = route(7, SerializeType.ROCKETMQ, "T4")
+    assert small.answer_hits(newest, 0, out, 1 << 20)[0] == len(newest)
+    oldest = route(7, SerializeType.JSON, "T0")
+    assert small.answer_hits(oldest, 0, out, 1 << 20)[0] == 0
+
+    budget = AnswerCache(max_bytes=40_000)
+    assert not admit(budget, "T1", SerializeType.JSON, b"x" * 20_000)  # over a quarter
+    for i in range(6):
+        assert admit(budget, f"T{i}", SerializeType.JSON, b"x" * 9_000)
+    assert budget.size_bytes <= 40_000 and len(budget) == 4
+    again = budget.size_bytes
+    assert admit(budget, "T5", SerializeType.JSON, b"x" * 9_000)  # replaces its own entry
+    assert budget.size_bytes == again and len(budget) == 4
+
+
+def test_questions_that_differ_only_after_the_opaque(run_loop, tmp_path):
+    """JSON headers put `version` after `opaque`: 3.x-4.9.3 clients (317) get a route with bare
+    integer keys, 4.9.4+ (401) standard JSON, from frames that agree up to the opaque."""
+
+    async def scenario() -> None:
+        twins = Twins(tmp_path)
+        await twins.start()
+        try:
+            await twins.exchange(1, broker({"T1": 6}))
+            batch = [
+                encode(C.GET_ROUTEINFO_BY_TOPIC, {"topic": "T1"}, opaque=opaque, version=version)
+                for opaque in (1, 2, 3)
+                for version in (317, 401, 317, 479)
+            ]
+            cached, plain = await twins.exchange(0, b"".join(batch))
+            assert cached == plain
+            bodies = {a.body for a in _frames(cached) if a.body}
+            assert len(bodies) == 2
+        finally:
+            await twins.stop()
+
+    run_loop.run_until_complete(scenario())
