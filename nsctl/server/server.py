@@ -18,6 +18,7 @@ import functools
 import itertools
 import logging
 import socket
+import struct
 from typing import TYPE_CHECKING
 
 from nsctl.protocol.errors import ProtocolError
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 #: Answers are written in batches of about this many bytes: pipelined requests still leave in
 #: few writes, and a peer that stops reading is noticed within one batch.
 _WRITE_BATCH = 256 * 1024
+_LENGTH = struct.Struct(">i")
 
 
 class NameServer:
@@ -199,8 +201,11 @@ class _Connection(asyncio.Protocol):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._writing_paused = False
         #: Bytes received and not answered yet: the frame in progress, and while the peer does
-        #: not read its answers, the frames read before reading stopped.
-        self._pending = b""
+        #: not read its answers, the frames read before reading stopped. A bytearray, so that
+        #: a large frame arriving in many reads is not copied again with each one.
+        self._pending = bytearray()
+        #: How many bytes `_pending` must hold before there is a frame to answer.
+        self._needed = 0
         self._failed = False
 
     @property
@@ -229,14 +234,16 @@ class _Connection(asyncio.Protocol):
         now = self.last_activity = self.loop.time()
         if self._failed:
             return
-        if type(data) is not bytes:
+        pending = self._pending
+        if pending or self._writing_paused:
+            pending += data
+            # While reading is paused, only a transport's last read gets here: keep it.
+            if self._writing_paused or len(pending) < self._needed:
+                return
+            data = bytes(pending)
+            self._pending = bytearray()
+        elif type(data) is not bytes:
             data = bytes(data)
-        if self._pending:
-            data = self._pending + data
-            self._pending = b""
-        if self._writing_paused:  # reading was paused: only a transport's last read gets here
-            self._pending = data
-            return
         answered = self._answer(data)
         if not self._pending:
             self.frame_started = None
@@ -263,7 +270,7 @@ class _Connection(asyncio.Protocol):
             if size < _WRITE_BATCH:
                 if total - offset < 4:
                     break
-                length = int.from_bytes(buf[offset : offset + 4], "big", signed=True)
+                (length,) = _LENGTH.unpack_from(buf, offset)
                 if length < 4 or length + 4 > self.max_frame_length:
                     self._fail(
                         out,
@@ -274,13 +281,12 @@ class _Connection(asyncio.Protocol):
                 end = offset + 4 + length
                 if end > total:
                     break
-                frame = buf[offset:end]
-                offset = end
                 try:
-                    encoded = self._answer_frame(frame, cache)
+                    encoded = self._answer_frame(buf, offset, end, cache)
                 except ProtocolError as exc:
                     self._fail(out, str(exc))
                     return True
+                offset = end
                 if encoded is not None:
                     out.append(encoded)
                     size += len(encoded)
@@ -290,16 +296,22 @@ class _Connection(asyncio.Protocol):
                 self._write(out)
                 out, size = [], 0
                 if self._writing_paused:
-                    self._pending = buf[offset:]
+                    self._pending = bytearray(buf[offset:])
+                    self._needed = 0
                     return True
         if out:
             self._write(out)
-        self._pending = buf[offset:] if offset else buf
+        if offset < total:
+            self._pending = bytearray(buf[offset:])
+            self._needed = _expected(self._pending) or 4
         return offset > 0
 
-    def _answer_frame(self, frame: bytes, cache: AnswerCache | None) -> bytes | None:
-        """The normal path: decode, dispatch, encode; the answer may enter the cache."""
-        request = decode_payload(frame[4:])
+    def _answer_frame(
+        self, buf: bytes, start: int, end: int, cache: AnswerCache | None
+    ) -> bytes | None:
+        """The normal path for the frame buf[start:end]: decode, dispatch, encode; the answer
+        may enter the cache."""
+        request = decode_payload(buf[start + 4 : end])
         dispatcher = self.server.dispatcher
         response = dispatcher.handle(request, self.conn_id, self.peer_host)
         if response is None:
@@ -311,7 +323,7 @@ class _Connection(asyncio.Protocol):
             return None
         if cache is not None and request.code in CACHEABLE_CODES and dispatcher.answers_settled():
             cache.sync(dispatcher.state_generation())
-            cache.admit(frame, request, response, encoded)
+            cache.admit(buf[start:end], request, response, encoded)
         return encoded
 
     def _fail(self, out: list[bytes], reason: str) -> None:
@@ -320,7 +332,7 @@ class _Connection(asyncio.Protocol):
             self._write(out)
         log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
         self._failed = True
-        self._pending = b""
+        self._pending = bytearray()
         self.close()
 
     def _write(self, out: list[bytes]) -> None:
@@ -342,7 +354,7 @@ class _Connection(asyncio.Protocol):
     def _drain_backlog(self) -> None:
         if self._writing_paused or self.transport is None or self.transport.is_closing():
             return
-        pending, self._pending = self._pending, b""
+        pending, self._pending = bytes(self._pending), bytearray()
         self._answer(pending)
         if not self._writing_paused and not self._failed:
             self.transport.resume_reading()
@@ -380,7 +392,7 @@ class _Connection(asyncio.Protocol):
         self.server.dispatcher.connection_closed(self.conn_id)
 
 
-def _expected(pending: bytes) -> int | None:
+def _expected(pending: bytes | bytearray) -> int | None:
     """Total size of the frame in progress once its length word is in."""
     if len(pending) < 4:
         return None
