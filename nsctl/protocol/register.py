@@ -335,11 +335,7 @@ class RegisterBrokerBody(WireModel):
         reader = _Reader(raw)
         version = DataVersion.from_wire(dialect.loads(reader.text(), "register DataVersion"))
         count = reader.int32("topic count")
-        topics: dict[str, TopicConfig] = {}
-        text, from_compact = reader.text, TopicConfig.from_compact
-        for _ in range(count):
-            config = from_compact(text())
-            topics[config.topic_name] = config
+        topics = _read_compact_topics(reader, count)
         filters = dialect.loads(reader.text(), "filter server list")
         if not isinstance(filters, list):
             raise ProtocolError("compressed register body: filter server list is not a list")
@@ -353,6 +349,68 @@ class RegisterBrokerBody(WireModel):
             topic_config_table=topics, data_version=version, topic_queue_mapping_info_map=mappings
         )
         return cls(wrapper, [str(s) for s in filters])
+
+
+def _read_compact_topics_checked(reader: _Reader, count: int) -> dict[str, TopicConfig]:
+    """The topic entries of a compressed body, each read and checked on its own (the oracle of
+    `_read_compact_topics`)."""
+    topics: dict[str, TopicConfig] = {}
+    text, from_compact = reader.text, TopicConfig.from_compact
+    for _ in range(count):
+        config = from_compact(text())
+        topics[config.topic_name] = config
+    return topics
+
+
+def _read_compact_topics(reader: _Reader, count: int) -> dict[str, TopicConfig]:
+    """The topic entries of a compressed body, as `_read_compact_topics_checked` reads them.
+
+    A broker sends up to 100,000 entries that nearly all end the same way ("8 8 6 SINGLE_TAG
+    {}"): the part after the name is parsed once per distinct ending. Anything unusual (a bad
+    length, bad UTF-8, an entry the parser refuses) goes back to the checked reader from the
+    first entry, so errors read exactly as there.
+    """
+    data, start = reader.data, reader.offset
+    offset, end = start, len(data)
+    unpack = _INT32.unpack_from
+    from_compact = TopicConfig.from_compact
+    #: ending -> (read, write, perm, filter type, has attributes), for endings with no or empty
+    #: attributes (a dict of them cannot be shared between configs).
+    endings: dict[str, tuple[int, int, int, str, bool]] = {}
+    topics: dict[str, TopicConfig] = {}
+    try:
+        for _ in range(count):
+            if offset + 4 > end:
+                raise ProtocolError("short")
+            (length,) = unpack(data, offset)
+            offset += 4
+            if length < 0 or offset + length > end:
+                raise ProtocolError("overrun")
+            text = data[offset : offset + length].decode("utf-8")
+            offset += length
+            name, _, ending = text.partition(" ")
+            known = endings.get(ending)
+            if known is None:
+                config = from_compact(text)
+                if config.attributes is None or not config.attributes:
+                    endings[ending] = (
+                        config.read_queue_nums,
+                        config.write_queue_nums,
+                        config.perm,
+                        config.topic_filter_type,
+                        config.attributes is not None,
+                    )
+            else:
+                read, write, perm, filter_type, attributed = known
+                config = TopicConfig(
+                    name, read, write, perm, filter_type, 0, False, {} if attributed else None
+                )
+            topics[name] = config
+    except (ProtocolError, UnicodeDecodeError):
+        reader.offset = start
+        return _read_compact_topics_checked(reader, count)
+    reader.offset = offset
+    return topics
 
 
 def _put_text(out: bytearray, text: str) -> None:

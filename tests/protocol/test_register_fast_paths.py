@@ -77,3 +77,50 @@ def test_compact_entry_empty_attributes_shortcut(name, numbers, attributes):
         expected = None
     assert config.attributes == expected
     assert (config.read_queue_nums, config.write_queue_nums, config.perm) == numbers
+
+
+ENTRY_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["8", "16", "6", "x", "", "SINGLE_TAG", "MULTI_TAG", "{}", '{"a":"1"}']),
+        st.text(max_size=4),
+    ),
+    max_size=8,
+)
+ENTRIES = st.lists(
+    st.one_of(
+        # the usual shape, with names and endings that repeat
+        st.tuples(
+            st.sampled_from(["T", "a", "Topic-1", "", "é"]),
+            st.sampled_from(["8 8 6 SINGLE_TAG {}", "8 8 6 SINGLE_TAG", "1 2 3 MULTI_TAG {}"]),
+        ).map(lambda t: (f"{t[0]} {t[1]}").encode()),
+        ENTRY_PIECES.map(lambda pieces: " ".join(pieces).encode()),
+        st.binary(max_size=12),  # invalid UTF-8 among them
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    entries=ENTRIES, extra=st.integers(-2, 2), cut=st.integers(0, 8), tail=st.binary(max_size=6)
+)
+def test_compact_topic_reader_matches_checked_reader(entries, extra, cut, tail):
+    from nsctl.protocol.register import (
+        _INT32,
+        _read_compact_topics,
+        _read_compact_topics_checked,
+        _Reader,
+    )
+
+    raw = b"".join(_INT32.pack(len(e)) + e for e in entries) + tail
+    raw = raw[: max(0, len(raw) - cut)] if cut > 4 else raw
+    count = max(0, len(entries) + extra)
+
+    def read(decode):
+        reader = _Reader(raw)
+        try:
+            return decode(reader, count), reader.offset
+        except ProtocolError as exc:
+            return ("error", str(exc))
+
+    assert read(_read_compact_topics) == read(_read_compact_topics_checked)
