@@ -101,9 +101,7 @@ ENTRIES = st.lists(
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    entries=ENTRIES, extra=st.integers(-2, 2), cut=st.integers(0, 8), tail=st.binary(max_size=6)
-)
+@given(entries=ENTRIES, extra=st.integers(-2, 2), cut=st.integers(0, 8), tail=st.binary(max_size=6))
 def test_compact_topic_reader_matches_checked_reader(entries, extra, cut, tail):
     from nsctl.protocol.register import (
         _INT32,
