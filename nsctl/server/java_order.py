@@ -24,8 +24,10 @@ smaller).
 from __future__ import annotations
 
 import sys
+from array import array
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from operator import mul
+from itertools import compress, repeat
+from operator import and_, eq, mul
 from typing import Any
 
 _MASK32 = 0xFFFFFFFF
@@ -77,6 +79,54 @@ def _spread_string(s: str) -> int:
             _HASH_CACHE.clear()
         _HASH_CACHE[s] = h
     return h
+
+
+def spread_hashes(keys: list) -> list[int]:
+    """`spread_hash` of each key, computed many strings at a time (remembered as there).
+
+    ASCII strings of one length are hashed together: each character position is a column of
+    the names' bytes, laid out in 64-bit lanes of one big integer, and `String.hashCode` is the
+    sum of the columns times the powers of 31 -- a few big-integer operations per position
+    instead of one Python step per character. A lane never overflows into the next (at most 511
+    characters below 2**7 times a power below 2**32), so each lane is one name's hash.
+    """
+    known = list(map(_HASH_CACHE.get, keys))  # None for keys not hashed yet
+    if None not in known:
+        return known
+    by_length: dict[int, list[str]] = {}
+    computed: dict[Hashable, int] = {}
+    for key in dict.fromkeys(k for k, h in zip(keys, known, strict=True) if h is None):
+        if type(key) is str and len(key) < _MAX_POWERS and key.isascii():
+            by_length.setdefault(len(key), []).append(key)
+        else:
+            computed[key] = spread_hash(key)
+    for length, names in by_length.items():
+        if len(names) < 8 or length == 0:
+            computed.update((name, _spread_string(name)) for name in names)
+        else:
+            computed.update(zip(names, _spread_ascii_batch(names, length), strict=True))
+    if len(_HASH_CACHE) + len(computed) > _HASH_CACHE_LIMIT:
+        _HASH_CACHE.clear()
+    _HASH_CACHE.update((k, h) for k, h in computed.items() if type(k) is str)
+    return [computed[k] if h is None else h for k, h in zip(keys, known, strict=True)]
+
+
+def _spread_ascii_batch(names: list[str], length: int) -> list[int]:
+    """`spread(string_hash(name))` of ASCII names that all have `length` characters."""
+    count = len(names)
+    text = "".join(names).encode("ascii")
+    lanes = bytearray(8 * count)
+    total = 0
+    for position, power in enumerate(_powers(length)):
+        lanes[::8] = text[position::length]
+        total += int.from_bytes(lanes, "little") * power
+    mask = int.from_bytes(b"\xff\xff\xff\xff\0\0\0\0" * count, "little")
+    total &= mask
+    total = (total ^ (total >> 16)) & mask  # spread, lane by lane
+    values = array("Q", total.to_bytes(8 * count, "little"))
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tolist()
 
 
 def spread_hash(key: Hashable) -> int:
@@ -335,20 +385,84 @@ Node = tuple[int, Hashable]  # (spread hash, key)
 
 
 class _ChmTable:
-    """The buckets of a ConcurrentHashMap: index -> its nodes in link order, a lone node as the
-    (spread hash, key) tuple itself and longer chains as lists of them (most buckets hold one
-    key, and this keeps inserting 100,000 topics cheap)."""
+    """The buckets of a ConcurrentHashMap, held in one of two equivalent forms:
 
-    __slots__ = ("bins", "capacity", "size", "size_ctl")
+    - `bins`: index -> its nodes in link order, a lone node as the (spread hash, key) tuple
+      itself and longer chains as lists of them (most buckets hold one key); removals and small
+      insertions work on this form;
+    - `flat`: the keys and their spread hashes in iteration order (by bucket, then link order);
+      large insertions work on this form (`_insert_sorted`), whose cost is a few sorts in C
+      instead of a Python step per key and per resize.
+    """
+
+    __slots__ = ("_bins", "_flat", "capacity", "size", "size_ctl")
+
+    #: Insertions of at least this many keys go through `_insert_sorted`.
+    SORTED_BATCH = 64
 
     def __init__(self, capacity: int) -> None:
-        self.bins: dict[int, Node | list[Node]] = {}
+        self._bins: dict[int, Node | list[Node]] | None = {}
+        self._flat: tuple[list, list[int]] | None = None
         self.capacity = capacity
         self.size = 0
         self.size_ctl = capacity - (capacity >> 2)
 
+    @property
+    def bins(self) -> dict[int, Node | list[Node]]:
+        bins = self._bins
+        if bins is None:
+            bins = {}
+            mask = self.capacity - 1
+            get = bins.get
+            for key, h in zip(*self._flat, strict=True):  # type: ignore[misc]
+                index = h & mask
+                chain = get(index)
+                if chain is None:
+                    bins[index] = (h, key)
+                elif type(chain) is tuple:
+                    bins[index] = [chain, (h, key)]
+                else:
+                    chain.append((h, key))
+            self._bins = bins
+        self._flat = None  # the bins are about to change
+        return bins
+
+    def _flat_lists(self) -> tuple[list, list[int]]:
+        flat = self._flat
+        if flat is None:
+            keys: list = []
+            hashes: list[int] = []
+            bins = self._bins or {}
+            for index in sorted(bins):
+                chain = bins[index]
+                if type(chain) is tuple:
+                    hashes.append(chain[0])
+                    keys.append(chain[1])
+                else:
+                    for h, key in chain:
+                        hashes.append(h)
+                        keys.append(key)
+            flat = self._flat = (keys, hashes)
+        self._bins = None  # the flat form is about to change
+        return flat
+
     def insert_all(self, keys: Iterable[Hashable]) -> None:
         """Put keys that are not in the map (nor repeated), in this order."""
+        keys = keys if type(keys) is list else list(keys)
+        start = 0
+        # Below 64 buckets a crowded bucket resizes the table: that needs the step by step path.
+        while start < len(keys) and self.capacity < MIN_TREEIFY_CAPACITY:
+            self._insert_simulated(keys[start : start + 1])
+            start += 1
+        rest = keys[start:] if start else keys
+        if len(rest) >= self.SORTED_BATCH:
+            self._insert_sorted(rest)
+        elif rest:
+            self._insert_simulated(rest)
+
+    def _insert_simulated(self, keys: Iterable[Hashable]) -> None:
+        """`insert_all` one key and one resize at a time, as Java does (the oracle of
+        `_insert_sorted`)."""
         bins = self.bins
         mask = self.capacity - 1
         size = self.size
@@ -378,18 +492,76 @@ class _ChmTable:
                 bins, mask, size_ctl = self.bins, self.capacity - 1, self.size_ctl
         self.size = size
 
+    def _insert_sorted(self, new_keys: list) -> None:
+        """`insert_all` for a table of at least 64 buckets, by sorting.
+
+        Between two resizes, a put appends to its bucket's chain: a stable sort by bucket of
+        (table + keys put) is the table. A resize splits each chain by one hash bit; for chains
+        of one or two nodes that split keeps the relative order (so the next stable sort, by
+        the wider bucket, does it), and only the chains of three or more nodes, which Java may
+        partly reverse, are split explicitly (`_split_chain`) before that sort.
+        """
+        keys, hashes = self._flat_lists()
+        new_hashes = spread_hashes(new_keys)
+        capacity, size, size_ctl = self.capacity, self.size, self.size_ctl
+        position, total = 0, len(new_keys)
+        while True:
+            take = min(max(size_ctl - size, 0), total - position)
+            if take:
+                keys = keys + new_keys[position : position + take]
+                hashes = hashes + new_hashes[position : position + take]
+                position += take
+                size += take
+            mask = capacity - 1
+            buckets = list(map(and_, hashes, repeat(mask)))
+            permutation = sorted(range(len(buckets)), key=buckets.__getitem__)
+            keys = list(map(keys.__getitem__, permutation))
+            hashes = list(map(hashes.__getitem__, permutation))
+            if not (size >= size_ctl and capacity < MAXIMUM_CAPACITY):
+                break
+            buckets = list(map(buckets.__getitem__, permutation))
+            covered = 0
+            for first in compress(range(len(buckets) - 2), map(eq, buckets, buckets[2:])):
+                if first < covered:
+                    continue  # inside a chain already split
+                last = first + 3
+                while last < len(buckets) and buckets[last] == buckets[first]:
+                    last += 1
+                covered = last
+                chain_hashes = hashes[first:last]
+                # Only nodes before the chain's last run are re-linked (reversed): the order
+                # changes only if two of them go the same way.
+                run_bit = chain_hashes[-1] & capacity
+                run = len(chain_hashes) - 1
+                while run > 0 and chain_hashes[run - 1] & capacity == run_bit:
+                    run -= 1
+                moving = sum(1 for h in chain_hashes[:run] if h & capacity)
+                if moving < 2 and run - moving < 2:
+                    continue
+                low, high = _split_chain(
+                    list(zip(chain_hashes, keys[first:last], strict=True)), capacity
+                )
+                nodes = low + high
+                hashes[first:last] = [h for h, _ in nodes]
+                keys[first:last] = [k for _, k in nodes]
+            size_ctl = (capacity << 1) - (capacity >> 1)
+            capacity <<= 1
+        self._flat = (keys, hashes)
+        self.capacity, self.size, self.size_ctl = capacity, size, size_ctl
+
     def remove(self, key: Hashable) -> None:
+        bins = self.bins
         index = spread_hash(key) & (self.capacity - 1)
-        chain = self.bins[index]
+        chain = bins[index]
         if type(chain) is tuple:
-            del self.bins[index]
+            del bins[index]
         else:
             for position, (_, k) in enumerate(chain):
                 if k == key:
                     del chain[position]
                     break
             if len(chain) == 1:
-                self.bins[index] = chain[0]
+                bins[index] = chain[0]
         self.size -= 1
 
     def _presize(self, size: int) -> None:
@@ -414,29 +586,19 @@ class _ChmTable:
                     bins[index | first_bit] = first
                     bins[index | second_bit] = second
                 continue
-            # The longest tail whose nodes all go the same way is moved as is; the nodes before
-            # it are re-linked one by one at the head of their new bucket (so reversed).
-            run_bit = chain[-1][0] & n
-            last_run = len(chain) - 1
-            while last_run > 0 and chain[last_run - 1][0] & n == run_bit:
-                last_run -= 1
-            low: list[Node] = []
-            high: list[Node] = []
-            for node in chain[:last_run]:
-                (high if node[0] & n else low).append(node)
-            low.reverse()
-            high.reverse()
-            (high if run_bit else low).extend(chain[last_run:])
+            low, high = _split_chain(chain, n)
             if low:
                 bins[index] = low[0] if len(low) == 1 else low
             if high:
                 bins[index | n] = high[0] if len(high) == 1 else high
-        self.bins = bins
+        self._bins = bins
         self.capacity = n << 1
         self.size_ctl = (n << 1) - (n >> 1)
 
     def ordered(self) -> list:
-        bins = self.bins
+        if self._flat is not None:
+            return list(self._flat[0])
+        bins = self._bins or {}
         order = []
         append = order.append
         extend = order.extend
@@ -447,6 +609,27 @@ class _ChmTable:
             else:
                 extend([k for _, k in chain])
         return order
+
+
+def _split_chain(chain: list[Node], n: int) -> tuple[list[Node], list[Node]]:
+    """How a resize from `n` buckets splits one chain: (the nodes staying, the nodes moving up
+    by `n`), each in its new link order.
+
+    The longest tail whose nodes all go the same way is moved as is; the nodes before it are
+    re-linked one by one at the head of their new bucket (so reversed).
+    """
+    run_bit = chain[-1][0] & n
+    last_run = len(chain) - 1
+    while last_run > 0 and chain[last_run - 1][0] & n == run_bit:
+        last_run -= 1
+    low: list[Node] = []
+    high: list[Node] = []
+    for node in chain[:last_run]:
+        (high if node[0] & n else low).append(node)
+    low.reverse()
+    high.reverse()
+    (high if run_bit else low).extend(chain[last_run:])
+    return low, high
 
 
 class JavaConcurrentHashMap(dict):

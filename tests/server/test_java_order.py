@@ -252,3 +252,81 @@ def test_deferred_batches_match_reference(ops, limit):
     assume(not reference.treeified)
     assert list(model) == reference.order()
     assert set(model) == set(dict.keys(model))
+
+
+# Batches of up to 2,000 keys: chains of three and more, split at every resize.
+BATCHES = st.builds(
+    lambda start, count, kind, same: [
+        *(f"Topic{i}" if kind else i * 0x9E3779B97F4A7C15 for i in range(start, start + count)),
+        *SAME_HASH[:same],
+    ],
+    st.integers(0, 5000),
+    st.integers(1, 2000),
+    st.booleans(),
+    st.integers(0, 5),
+)
+TABLE_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("batch"), BATCHES),
+        st.tuples(st.just("put"), st.integers(0, 8000).map(lambda i: f"Topic{i}")),
+        st.tuples(st.just("del"), st.integers(0, 10_000)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=TABLE_OPS, initial=st.sampled_from([None, 64, 128, 1024]))
+def test_sorted_insertion_matches_reference(ops, initial):
+    """`_insert_sorted` (large batches) against the literal simulation, with removals and single
+    puts before and after it, so that both forms of the table are converted into each other."""
+    from nsctl.server.java_order import _ChmTable
+
+    table = _ChmTable(chm_capacity(initial))
+    reference = ReferenceConcurrentHashMap(initial)
+    present: list = []
+    for op, arg in ops:
+        if op == "del":
+            if present:
+                key = present.pop(arg % len(present))
+                table.remove(key)
+                reference.remove(key)
+        else:
+            fresh = [k for k in dict.fromkeys(arg if op == "batch" else [arg]) if k not in present]
+            if table.capacity < 64 or not fresh:
+                table.insert_all(fresh)
+            else:
+                table._insert_sorted(fresh)
+            for key in fresh:
+                reference.put(key)
+            present += fresh
+        assume(not reference.treeified)
+        assert table.ordered() == reference.order()
+        assert table.size == len(present)
+        if reference.table is not None:
+            assert table.capacity == len(reference.table)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(
+        st.one_of(
+            st.text(st.characters(max_codepoint=127), max_size=40),
+            st.text(max_size=8),
+            st.integers(0, 10**6).map(lambda i: f"topic-{i:07d}"),
+            st.integers(-(2**63), 2**63 - 1),
+        ),
+        max_size=300,
+    ),
+    fresh=st.booleans(),
+)
+def test_batch_hashes_match_one_by_one(keys, fresh):
+    """`spread_hashes` (ASCII names hashed a column at a time) against `String.hashCode` per
+    key, with the remembered hashes cleared or not."""
+    from nsctl.server import java_order
+
+    if fresh:
+        java_order._HASH_CACHE.clear()
+    expected = [java_order.spread(java_order.java_hash(k)) for k in keys]
+    assert java_order.spread_hashes(keys) == expected
+    assert java_order.spread_hashes(keys) == expected  # now remembered
