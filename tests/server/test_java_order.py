@@ -318,13 +318,21 @@ def test_sorted_insertion_matches_reference(ops, initial):
         ),
         max_size=300,
     ),
+    same_length=st.integers(1, 80).flatmap(
+        lambda n: st.lists(
+            st.text(st.characters(max_codepoint=127), min_size=n, max_size=n),
+            min_size=8,
+            max_size=60,
+        )
+    ),
     fresh=st.booleans(),
 )
-def test_batch_hashes_match_one_by_one(keys, fresh):
+def test_batch_hashes_match_one_by_one(keys, same_length, fresh):
     """`spread_hashes` (ASCII names hashed a column at a time) against `String.hashCode` per
     key, with the remembered hashes cleared or not."""
     from nsctl.server import java_order
 
+    keys = keys + same_length  # names of one length: hashed together
     if fresh:
         java_order._HASH_CACHE.clear()
     expected = [java_order.spread(java_order.java_hash(k)) for k in keys]
