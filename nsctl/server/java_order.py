@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from itertools import compress, repeat
 from operator import and_, eq, mul
@@ -93,21 +94,33 @@ def spread_hashes(keys: list) -> list[int]:
     known = list(map(_HASH_CACHE.get, keys))  # None for keys not hashed yet
     if None not in known:
         return known
-    by_length: dict[int, list[str]] = {}
+    if known.count(None) == len(known):
+        missing = list(dict.fromkeys(keys))
+    else:
+        missing = list(dict.fromkeys(k for k, h in zip(keys, known, strict=True) if h is None))
     computed: dict[Hashable, int] = {}
-    for key in dict.fromkeys(k for k, h in zip(keys, known, strict=True) if h is None):
-        if type(key) is str and len(key) < _MAX_POWERS and key.isascii():
-            by_length.setdefault(len(key), []).append(key)
-        else:
-            computed[key] = spread_hash(key)
-    for length, names in by_length.items():
-        if len(names) < 8 or length == 0:
-            computed.update((name, _spread_string(name)) for name in names)
+    if set(map(type, missing)) == {str} and "".join(missing).isascii():
+        ascii_names = missing
+    else:  # rare: other keys are hashed one by one
+        ascii_names = [k for k in missing if type(k) is str and k.isascii()]
+        others = [k for k in missing if not (type(k) is str and k.isascii())]
+        computed.update(zip(others, map(spread_hash, others), strict=True))
+    lengths = list(map(len, ascii_names))
+    by_length = sorted(range(len(ascii_names)), key=lengths.__getitem__)
+    names_by_length = list(map(ascii_names.__getitem__, by_length))
+    start = 0
+    for length, count in sorted(Counter(lengths).items()):
+        names = names_by_length[start : start + count]
+        start += count
+        if count < 8 or length == 0 or length >= _MAX_POWERS:
+            computed.update(zip(names, map(_spread_string, names), strict=True))
         else:
             computed.update(zip(names, _spread_ascii_batch(names, length), strict=True))
     if len(_HASH_CACHE) + len(computed) > _HASH_CACHE_LIMIT:
         _HASH_CACHE.clear()
     _HASH_CACHE.update((k, h) for k, h in computed.items() if type(k) is str)
+    if len(computed) == len(known):
+        return list(map(computed.__getitem__, keys))
     return [computed[k] if h is None else h for k, h in zip(keys, known, strict=True)]
 
 
