@@ -381,7 +381,10 @@ class NameServerManager(_ManagerBase):
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            while thread.is_alive():
+                # In slices: a Ctrl-C that lands just before a long wait begins would only be
+                # handled when the wait ends.
+                thread.join(0.25)
         return {address: results[address] for address in self.addresses}
 
     def get_topic_route(self, topic: str) -> TopicRouteData:

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _RECV_SIZE = 256 * 1024
+#: The longest a blocking wait lasts before Python gets control back. A signal (Ctrl-C) that
+#: lands just before the wait begins does not interrupt it; its handler runs when the wait
+#: returns, so the wait is cut into slices to make Ctrl-C take effect at once, not at the end
+#: of the request's timeout.
+_WAKE_UP_SECONDS = 0.25
 
 
 class _ClosedBeforeAnswer(NameServerConnectionError):
@@ -151,8 +156,14 @@ class SyncConnection:
         received = 0
         try:
             while True:
-                sock.settimeout(self._remaining(deadline, "waiting for the answer"))
-                data = sock.recv(_RECV_SIZE)
+                remaining = self._remaining(deadline, "waiting for the answer")
+                sock.settimeout(min(remaining, _WAKE_UP_SECONDS))
+                try:
+                    data = sock.recv(_RECV_SIZE)
+                except TimeoutError:
+                    if remaining <= _WAKE_UP_SECONDS:
+                        raise
+                    continue  # only the deadline ends the wait (see _WAKE_UP_SECONDS)
                 if not data:
                     partial = self._decoder.buffered
                     self._drop()

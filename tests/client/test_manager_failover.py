@@ -261,3 +261,35 @@ def test_stop_does_not_wait_for_a_request_in_flight() -> None:
         (results,) = outcome
         assert isinstance(results[silent.address], NameServerError)
         assert silent.connections == 1  # the closed connection was not reopened
+
+
+@pytest.mark.parametrize("how", ["invoke", "broadcast"])
+def test_a_pending_interrupt_is_not_held_until_the_timeout(how: str) -> None:
+    """Ctrl-C that lands just before a blocking wait begins does not interrupt the wait; it is
+    handled when the wait returns. `interrupt_main` makes exactly that state (a pending
+    KeyboardInterrupt, no signal to break the wait): the waits must be short slices, so that it
+    is raised at once and not after the 30 s request timeout."""
+    import _thread
+
+    with ScriptedServer(servers.silent) as silent:
+        manager = NameServerManager(NameServerConfig(silent.address, timeout=30.0))
+
+        def interrupt_once_asked() -> None:
+            deadline = time.monotonic() + 10
+            while silent.connections == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)  # the caller is now inside its wait
+            _thread.interrupt_main()
+
+        helper = threading.Thread(target=interrupt_once_asked)
+        helper.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            if how == "invoke":
+                manager.invoke(lambda c: c.get_kv_config("n", "k"))
+            else:
+                manager.broadcast(lambda c: c.get_kv_config("n", "k"))
+        # A correctness bound, not a speed target: the request alone would wait 30 s.
+        assert time.monotonic() - started < 15
+        helper.join()
+        manager.stop()
