@@ -5,6 +5,10 @@ does not answer (registered at a silent or dead loopback address) is caught, whe
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
 import time
 
@@ -149,3 +153,44 @@ def test_live_view_marks_brokers_that_do_not_answer():
     snapshot = {"clusters": {"C": {"b": {"0": "h:1", "1": "h:2"}}}}
     rows = _rows(Subject("cluster"), snapshot, {"h:2"})
     assert rows == [("b", ("C", "b", "0=h:1, 1=h:2 (DOWN: does not answer)"))]
+
+
+def test_watch_live_view_marks_a_silent_broker_down(registry, stand_ins):
+    silent = stand_ins.add("silent")
+    registry.register("broker-q", silent)
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [
+            *NSCTL,
+            "watch",
+            "--probe-brokers",
+            "-n",
+            registry.ns.address,
+            "--interval",
+            "0.3",
+            "--request-timeout",
+            "0.5",
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "200", "LINES": "60", "TERM": "xterm"},
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"DOWN: does not answer" not in screen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    screen += os.read(master, 65536)
+                except OSError:
+                    break
+        assert b"DOWN: does not answer" in screen, screen[-3000:]
+        assert b"broker_unreachable" in screen
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=10)
+        os.close(master)
+    assert code == 0 and b"Traceback" not in screen
