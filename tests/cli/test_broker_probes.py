@@ -178,17 +178,23 @@ def test_watch_live_view_marks_a_silent_broker_down(registry, stand_ins):
     )
     os.close(slave)
     screen = b""
-    try:
-        deadline = time.monotonic() + 20
-        while b"DOWN: does not answer" not in screen and time.monotonic() < deadline:
+
+    def read_until(needle: bytes, timeout: float = 20.0) -> None:
+        nonlocal screen
+        deadline = time.monotonic() + timeout
+        while needle not in screen and time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
                     screen += os.read(master, 65536)
                 except OSError:
                     break
-        assert b"DOWN: does not answer" in screen, screen[-3000:]
-        assert b"broker_unreachable" in screen
+        assert needle in screen, screen[-3000:]
+
+    try:
+        # A frame may arrive in several reads: wait for each part on its own.
+        read_until(b"DOWN: does not answer")
+        read_until(b"broker_unreachable")
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=10)
