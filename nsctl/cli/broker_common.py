@@ -1,5 +1,5 @@
 """What the broker views share: asking brokers from a command, and reporting the ones that
-did not answer (one stderr line each, and the exit code they add up to)."""
+did not answer (one stderr line for all of them, and the exit code they add up to)."""
 
 from __future__ import annotations
 
@@ -37,19 +37,26 @@ def describe(broker: ListedBroker) -> str:
 def report_failures(
     answers: Mapping[str, BrokerAnswer[Any]], names: Mapping[str, str] | None = None
 ) -> int:
-    """One stderr line per broker that gave no answer; the exit code they stand for: 0 when
-    none failed, 3 when every failure was a broker out of reach, else 1."""
+    """One stderr line naming every broker that gave no answer (scripts count on at most one
+    line per command); the exit code they stand for: 0 when none failed, 3 when every failure
+    was a broker out of reach, else 1."""
     codes = set()
+    failures = []
     for address, answer in answers.items():
         if answer.error is None:
             continue
         code, message = classify(answer.error)
         codes.add(code)
-        label = (names or {}).get(address, address)
-        print(f"nsctl: broker {label}: {message}", file=sys.stderr)
+        failures.append(f"{(names or {}).get(address, address)}: {message}")
     if not codes:
         return EXIT_OK
+    warn_brokers(f"{len(failures)} of {len(answers)} broker(s) did not answer", failures)
     return EXIT_UNREACHABLE if codes == {EXIT_UNREACHABLE} else EXIT_ERROR
+
+
+def warn_brokers(summary: str, details: Iterable[str]) -> None:
+    """`nsctl: SUMMARY: DETAIL; DETAIL; ...` as a single stderr line."""
+    print(f"nsctl: {summary}: {'; '.join(details)}", file=sys.stderr)
 
 
 def answer_json(answer: BrokerAnswer[Any] | None) -> dict[str, Any]:

@@ -3,7 +3,6 @@ live runtime figures (asked of every broker at once) as mqadmin 5.3.3 shows them
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -109,11 +108,16 @@ def _plain(info: ClusterInfo, cluster: str | None, answers: Answers, *, more: bo
         return
     now_ms = int(time.time() * 1000)
     emit_lines(broker_text.cluster_list_lines(rows, answers, now_ms))
-    for row in rows:
-        answer = answers.get(row.address)
-        if answer is not None and answer.value is not None:
-            for problem in broker_text.runtime_columns(answer.value, now_ms).problems:
-                print(f"nsctl: broker {row.address}: {problem}", file=sys.stderr)
+    problems = [
+        f"{row.address}: {problem}"
+        for row in rows
+        if (answer := answers.get(row.address)) is not None and answer.value is not None
+        for problem in broker_text.runtime_columns(answer.value, now_ms).problems
+    ]
+    if problems:
+        from nsctl.cli.broker_common import warn_brokers
+
+        warn_brokers("unreadable broker figures", problems)
 
 
 def _table(listed: list[ListedBroker], answers: Answers, *, more: bool, stats: bool) -> None:

@@ -3,7 +3,6 @@ broker of its route (GET_TOPIC_STATS_INFO, then GET_TOPIC_CONFIG as mqadmin does
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -39,7 +38,7 @@ def topic_status(
         ),
     ] = None,
 ) -> None:
-    from nsctl.cli.broker_common import answer_json, ask_brokers, report_failures
+    from nsctl.cli.broker_common import answer_json, ask_brokers, report_failures, warn_brokers
 
     topic = topic.strip()
     route_topic = route_of.strip() if route_of is not None else topic
@@ -63,6 +62,7 @@ def topic_status(
     answers = ask_brokers(target, addresses, stats_and_config)
     offsets = {}
     put_tps = 0.0
+    static_on = []
     for address, answer in answers.items():
         if answer.value is None:
             continue
@@ -70,11 +70,13 @@ def topic_status(
         offsets.update(stats.offset_table)
         put_tps += stats.topic_put_tps
         if config is not None and config.mapping_detail is not None:
-            print(
-                f"nsctl: broker {address}: {topic} is a static topic; its queues are shown as "
-                "the broker holds them, not as logical queues",
-                file=sys.stderr,
-            )
+            static_on.append(address)
+    if static_on:
+        warn_brokers(
+            f"{topic} is a static topic; its queues are shown as the brokers hold them, "
+            "not as logical queues",
+            static_on,
+        )
     code = report_failures(answers, {a: f"{n} {a}" for a, n in addresses.items()})
     if not offsets and not code:
         fail(f"no queue statistics for topic {topic!r} on its brokers")

@@ -72,9 +72,27 @@ def test_cluster_list_plain_is_mqadmins_text_for_live_and_dead_brokers(registry,
     ]
     # The dead broker is named on stderr, one line, and does not change the exit status.
     assert result.stderr.splitlines() == [
-        f"nsctl: broker broker-b {dead} (id 0): cannot connect to {dead}: "
-        + result.stderr.split(f"cannot connect to {dead}: ", 1)[1].strip()
+        f"nsctl: 1 of 2 broker(s) did not answer: broker-b {dead} (id 0): cannot connect to "
+        f"{dead}: " + result.stderr.split(f"cannot connect to {dead}: ", 1)[1].strip()
     ]
+
+
+def test_several_dead_brokers_are_named_on_one_stderr_line(registry, stand_ins):
+    """Scripts count on at most one stderr line: every silent broker shares it."""
+    live = stand_ins.add("answer", answers={28: runtime_answer(fresh_table())})
+    dead = [refused_address() for _ in range(3)]
+    registry.register("broker-a", live)
+    for index, address in enumerate(dead):
+        registry.register(f"broker-d{index}", address)
+    for command in (("clusterList",), ("brokerStatus", "-c", "DefaultCluster")):
+        for output in ("table", "json", "plain"):
+            result = nsctl(registry, *command, "-o", output)
+            assert result.returncode == (0 if command[0] == "clusterList" else 3), result.stderr
+            lines = result.stderr.splitlines()
+            assert len(lines) == 1, (command, output, lines)
+            assert lines[0].startswith("nsctl: 3 of 4 broker(s) did not answer: ")
+            assert all(address in lines[0] for address in dead)
+            assert live not in lines[0]
 
 
 def test_cluster_list_plain_from_the_captured_answer_itself(registry, stand_ins):
@@ -232,7 +250,9 @@ def test_broker_status_c_every_broker_and_the_dead_one(registry, stand_ins):
     assert result.stdout.splitlines() == expected
     assert result.returncode == 3
     assert result.stderr.splitlines() == [
-        line for line in result.stderr.splitlines() if line.startswith(f"nsctl: broker {dead}: ")
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith(f"nsctl: 1 of 2 broker(s) did not answer: {dead}: ")
     ]
     assert len(result.stderr.splitlines()) == 1
     document = json.loads(
