@@ -13,8 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from nsctl.server import EmbeddedNameServer
+
+# Properties are about answers, not speed: on a loaded CI machine a slow example is not a
+# failure (speed lives in tests/bench/). Tests that set their own settings inherit this.
+settings.register_profile("nsctl", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("NSCTL_HYPOTHESIS_PROFILE", "nsctl"))
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
