@@ -141,29 +141,28 @@ def _table(listed: list[ListedBroker], answers: Answers, *, more: bool, stats: b
     for b in listed:
         answer = answers.get(b.address)
         runtime = answer.value if answer is not None else None
-        address = b.address if runtime is not None else f"{b.address} (unreachable)"
         if more:
-            table_rows.append(
-                (b.cluster, b.broker_name, b.broker_id, address, *broker_text.more_stats(runtime))
-            )
+            figures = tuple(broker_text.more_stats(runtime))
         else:
             c = broker_text.runtime_columns(runtime, now_ms)
-            table_rows.append(
-                (
-                    b.cluster,
-                    b.broker_name,
-                    b.broker_id,
-                    address,
-                    c.version,
-                    c.in_tps.strip(),
-                    c.out_tps.strip(),
-                    c.timer,
-                    c.pc_wait,
-                    c.hour,
-                    c.space,
-                    c.activated,
-                )
+            figures = (
+                c.version,
+                c.in_tps.strip(),
+                c.out_tps.strip(),
+                c.timer,
+                c.pc_wait,
+                c.hour,
+                c.space,
+                c.activated,
             )
+        if runtime is None:
+            # mqadmin's placeholders (0.00, false, ...) read like real figures to a person:
+            # the table says plainly that there are none; -o plain keeps mqadmin's text.
+            address = f"{b.address} (unreachable)"
+            figures = ("-",) * len(figures)
+        else:
+            address = b.address
+        table_rows.append((b.cluster, b.broker_name, b.broker_id, address, *figures))
     if more:
         columns = (
             "Cluster",

@@ -95,6 +95,29 @@ def test_several_dead_brokers_are_named_on_one_stderr_line(registry, stand_ins):
             assert live not in lines[0]
 
 
+def test_cluster_list_table_shows_no_figures_for_an_unreachable_broker(registry, stand_ins):
+    """The table is for people: mqadmin's placeholders (0.00, false) would read as real
+    figures, so an unreachable broker's row has none; -o plain keeps mqadmin's text."""
+    live = stand_ins.add("answer", answers={28: runtime_answer(fresh_table())})
+    dead = refused_address()
+    registry.register("broker-a", live)
+    registry.register("broker-b", dead)
+    for extra in ((), ("-m",)):
+        result = nsctl(registry, "clusterList", *extra, "-o", "table")
+        assert result.returncode == 0, result.stderr
+        (dead_row,) = [line for line in result.stdout.splitlines() if dead in line]
+        (live_row,) = [line for line in result.stdout.splitlines() if live in line]
+
+        def cells(row: str) -> list[str]:
+            return [cell.strip() for cell in row.strip().strip("│").split("│")]
+
+        dead_cells, live_cells = cells(dead_row), cells(live_row)
+        assert dead_cells[3] == f"{dead} (unreachable)" and live_cells[3] == live
+        assert dead_cells[4:] == ["-"] * len(live_cells[4:])
+        assert all(cell != "-" for cell in live_cells[4:])
+        assert "false" not in dead_row and "0.00" not in dead_row
+
+
 def test_cluster_list_plain_from_the_captured_answer_itself(registry, stand_ins):
     """The stand-in sends frame 002 unchanged: every column but #Hour (which depends on the
     clock) is mqadmin's, and #Hour is a 2-decimal number in its place."""
