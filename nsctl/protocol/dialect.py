@@ -49,15 +49,19 @@ def _quote_bare_keys(text: str) -> str:
     return _BARE_KEY.sub(replace, text)
 
 
+def as_text(data: bytes | bytearray | memoryview | str, what: str = "body") -> str:
+    """A body as text: bytes must be UTF-8 (`ProtocolError` naming `what` otherwise)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return data
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"{what} is not UTF-8: {exc}") from None
+
+
 def loads(data: bytes | bytearray | memoryview | str, what: str = "body") -> Any:
     """Parse standard JSON or fastjson output; anything else is a `ProtocolError`."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            text = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(f"{what} is not UTF-8: {exc}") from None
-    else:
-        text = data
+    text = as_text(data, what)
     try:
         value = _parse(text)
     except ValueError as exc:

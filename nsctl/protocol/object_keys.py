@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nsctl.protocol.dialect import as_text
 from nsctl.protocol.errors import ProtocolError
 
 _SCALARS = json.JSONDecoder()
@@ -25,13 +26,7 @@ class KeyedPairs(list):
 
 def loads_object_keys(data: bytes | str, what: str = "body") -> Any:
     """Parse fastjson text that may use objects as map keys; `ProtocolError` on anything else."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            text = bytes(data).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(f"{what} is not UTF-8: {exc}") from None
-    else:
-        text = data
+    text = as_text(data, what)
     try:
         value, end = _value(text, _skip(text, 0), 0)
         if _skip(text, end) != len(text):
