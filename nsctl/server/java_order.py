@@ -27,7 +27,7 @@ import sys
 from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from operator import and_, eq, mul
 from typing import Any
 
@@ -515,51 +515,52 @@ class _ChmTable:
         partly reverse, are split explicitly (`_split_chain`) before that sort.
         """
         keys, hashes = self._flat_lists()
-        new_hashes = spread_hashes(new_keys)
+        # Nodes are numbered (the table's first, in order, then the new keys); the sorts move
+        # numbers, and the keys are looked up once at the end.
+        present = len(keys)
+        keys = keys + new_keys
+        hashes = hashes + spread_hashes(new_keys)
+        nodes = list(range(present))
         capacity, size, size_ctl = self.capacity, self.size, self.size_ctl
-        position, total = 0, len(new_keys)
+        total = len(keys)
         while True:
-            take = min(max(size_ctl - size, 0), total - position)
+            take = min(max(size_ctl - size, 0), total - present)
             if take:
-                keys = keys + new_keys[position : position + take]
-                hashes = hashes + new_hashes[position : position + take]
-                position += take
+                nodes += range(present, present + take)
+                present += take
                 size += take
-            mask = capacity - 1
-            buckets = list(map(and_, hashes, repeat(mask)))
-            permutation = sorted(range(len(buckets)), key=buckets.__getitem__)
-            keys = list(map(keys.__getitem__, permutation))
-            hashes = list(map(hashes.__getitem__, permutation))
+            # bucket of each node present, by node number
+            buckets = list(map(and_, islice(hashes, present), repeat(capacity - 1)))
+            nodes.sort(key=buckets.__getitem__)
             if not (size >= size_ctl and capacity < MAXIMUM_CAPACITY):
                 break
-            buckets = list(map(buckets.__getitem__, permutation))
+            in_order = list(map(buckets.__getitem__, nodes))
             covered = 0
-            for first in compress(range(len(buckets) - 2), map(eq, buckets, buckets[2:])):
+            for first in compress(range(len(in_order) - 2), map(eq, in_order, in_order[2:])):
                 if first < covered:
                     continue  # inside a chain already split
                 last = first + 3
-                while last < len(buckets) and buckets[last] == buckets[first]:
+                while last < len(in_order) and in_order[last] == in_order[first]:
                     last += 1
                 covered = last
-                chain_hashes = hashes[first:last]
+                chain = nodes[first:last]
+                chain_hashes = list(map(hashes.__getitem__, chain))
                 # Only nodes before the chain's last run are re-linked (reversed): the order
                 # changes only if two of them go the same way.
                 run_bit = chain_hashes[-1] & capacity
-                run = len(chain_hashes) - 1
+                run = len(chain) - 1
                 while run > 0 and chain_hashes[run - 1] & capacity == run_bit:
                     run -= 1
+                if run < 2 or (run == 2 and (chain_hashes[0] ^ chain_hashes[1]) & capacity):
+                    continue
                 moving = sum(1 for h in chain_hashes[:run] if h & capacity)
                 if moving < 2 and run - moving < 2:
                     continue
-                low, high = _split_chain(
-                    list(zip(chain_hashes, keys[first:last], strict=True)), capacity
-                )
-                nodes = low + high
-                hashes[first:last] = [h for h, _ in nodes]
-                keys[first:last] = [k for _, k in nodes]
+                low, high = _split_chain(list(zip(chain_hashes, chain, strict=True)), capacity)
+                nodes[first:last] = [node for _, node in low + high]
             size_ctl = (capacity << 1) - (capacity >> 1)
             capacity <<= 1
-        self._flat = (keys, hashes)
+        self._flat = (list(map(keys.__getitem__, nodes)), list(map(hashes.__getitem__, nodes)))
         self.capacity, self.size, self.size_ctl = capacity, size, size_ctl
 
     def remove(self, key: Hashable) -> None:
@@ -693,7 +694,7 @@ class JavaConcurrentHashMap(dict):
         """
         items = list(items)
         keys = [key for key, _ in items]
-        if len(set(keys)) != len(keys) or any(key in self for key in keys):
+        if len(set(keys)) != len(keys) or not dict.keys(self).isdisjoint(keys):
             raise KeyError("put_new takes keys that are new and distinct")
         dict.update(self, items)
         self._defer(keys if order is None else order, len(keys))
