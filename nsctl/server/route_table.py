@@ -298,10 +298,12 @@ class RouteTable:
         if new:
             # Java put them in the order of the body's ConcurrentHashMap; that order is worked
             # out only when the table's order is first needed.
-            table.put_new(
-                new.items(),
-                order=None if len(new) == 1 else lambda: [t for t in chm_order(topics) if t in new],
-            )
+            def body_order() -> list[str]:
+                order = chm_order(topics)
+                # all of them new (a first registration) needs no filtering
+                return order if len(order) == len(new) else [t for t in order if t in new]
+
+            table.put_new(new.items(), order=None if len(new) == 1 else body_order)
             changed = True
         if changed:
             self._changed()
