@@ -112,7 +112,7 @@ def _java_trim(text: str) -> str:
 def hashmap_order(keys: Iterable[K]) -> list[K]:
     """The iteration order of a `new HashMap<>()` (or HashSet) into which `keys` (strings or
     longs) were put in this order: what mqadmin's loops over decoded maps follow."""
-    from nsctl.server.java_order import JavaHashSet
+    from nsctl.protocol.java_order import JavaHashSet
 
     table = JavaHashSet()
     for key in keys:

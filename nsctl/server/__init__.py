@@ -18,7 +18,7 @@ __all__ = ["EmbeddedNameServer"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that the pure modules here (java_order) import without the asyncio server.
+    # Lazy, so that the pure modules here (route_table, dispatch) import without the asyncio server.
     if name == "EmbeddedNameServer":
         from nsctl.server.embedded import EmbeddedNameServer
 

@@ -28,6 +28,13 @@ from nsctl.protocol.codes import (
     PERM_WRITE,
     SYNC_BROKER_MEMBER_TOPIC_PREFIX,
 )
+from nsctl.protocol.java_order import (
+    JavaConcurrentHashMap,
+    JavaHashMap,
+    JavaHashSet,
+    chm_order,
+    hashset_copy_order,
+)
 from nsctl.protocol.models import (
     BrokerData,
     QueueData,
@@ -37,13 +44,6 @@ from nsctl.protocol.models import (
 )
 from nsctl.protocol.register import DataVersion, TopicConfig
 from nsctl.server.changes import next_stamp
-from nsctl.server.java_order import (
-    JavaConcurrentHashMap,
-    JavaHashMap,
-    JavaHashSet,
-    chm_order,
-    hashset_copy_order,
-)
 
 #: How long a broker stays registered without a refresh unless it says otherwise (5.3.3).
 DEFAULT_BROKER_TIMEOUT_MS = 120_000

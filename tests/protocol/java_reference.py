@@ -2,7 +2,7 @@
 
 Each keeps a real bucket array of linked nodes and follows the JDK's put, remove and resize steps
 one by one (HashMap.putVal/resize/treeifyBin, ConcurrentHashMap.putVal/addCount/transfer/
-tryPresize), sharing nothing with `nsctl.server.java_order` but the hash of a key. `treeified`
+tryPresize), sharing nothing with `nsctl.protocol.java_order` but the hash of a key. `treeified`
 turns true when Java would turn a bucket into a tree, which neither side models.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from nsctl.server.java_order import java_hash
+from nsctl.protocol.java_order import java_hash
 
 
 class Node:

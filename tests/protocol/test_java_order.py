@@ -7,7 +7,7 @@ import itertools
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nsctl.server.java_order import (
+from nsctl.protocol.java_order import (
     JavaConcurrentHashMap,
     JavaHashMap,
     JavaHashSet,
@@ -17,7 +17,7 @@ from nsctl.server.java_order import (
     long_hash,
     string_hash,
 )
-from tests.server.java_reference import ReferenceConcurrentHashMap, ReferenceHashMap
+from tests.protocol.java_reference import ReferenceConcurrentHashMap, ReferenceHashMap
 
 
 def signed(h: int) -> int:
@@ -280,7 +280,7 @@ TABLE_OPS = st.lists(
 def test_sorted_insertion_matches_reference(ops, initial):
     """`_insert_sorted` (large batches) against the literal simulation, with removals and single
     puts before and after it, so that both forms of the table are converted into each other."""
-    from nsctl.server.java_order import _ChmTable
+    from nsctl.protocol.java_order import _ChmTable
 
     table = _ChmTable(chm_capacity(initial))
     reference = ReferenceConcurrentHashMap(initial)
@@ -330,7 +330,7 @@ def test_sorted_insertion_matches_reference(ops, initial):
 def test_batch_hashes_match_one_by_one(keys, same_length, fresh):
     """`spread_hashes` (ASCII names hashed a column at a time) against `String.hashCode` per
     key, with the remembered hashes cleared or not."""
-    from nsctl.server import java_order
+    from nsctl.protocol import java_order
 
     keys = keys + same_length  # names of one length: hashed together
     if fresh:
