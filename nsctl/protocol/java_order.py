@@ -223,7 +223,34 @@ def _hashmap_order(keys: Iterable[Hashable], capacity: int) -> list:
     return sorted(keys, key=lambda k: spread_hash(k) & mask)
 
 
-class JavaHashMap(dict):
+class _JavaOrderedDict(dict):
+    """A dict whose views follow `_ordered()`, the Java iteration order of its keys."""
+
+    __slots__ = ()
+    _ordered: Callable[[], list]  # each subclass computes its own order
+
+    def __iter__(self) -> Iterator:
+        return iter(self._ordered())
+
+    def __reversed__(self) -> Iterator:
+        return reversed(self._ordered())
+
+    def keys(self) -> list:  # type: ignore[override]
+        return list(self._ordered())
+
+    def values(self) -> list:  # type: ignore[override]
+        get = dict.__getitem__
+        return [get(self, k) for k in self._ordered()]
+
+    def items(self) -> list:  # type: ignore[override]
+        get = dict.__getitem__
+        return [(k, get(self, k)) for k in self._ordered()]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self.items())!r})"
+
+
+class JavaHashMap(_JavaOrderedDict):
     """A dict that iterates as `java.util.HashMap` does after the same puts and removes.
 
     `JavaHashMap()` is `new HashMap<>()` and is created at C speed (the NameServer makes one per
@@ -291,26 +318,6 @@ class JavaHashMap(dict):
         if len(self) < 2:
             return list(dict.keys(self))
         return _hashmap_order(dict.keys(self), self._capacity)
-
-    def __iter__(self) -> Iterator:
-        return iter(self._ordered())
-
-    def __reversed__(self) -> Iterator:
-        return reversed(self._ordered())
-
-    def keys(self) -> list:  # type: ignore[override]
-        return self._ordered()
-
-    def values(self) -> list:  # type: ignore[override]
-        get = dict.__getitem__
-        return [get(self, k) for k in self._ordered()]
-
-    def items(self) -> list:  # type: ignore[override]
-        get = dict.__getitem__
-        return [(k, get(self, k)) for k in self._ordered()]
-
-    def __repr__(self) -> str:
-        return f"JavaHashMap({dict(self.items())!r})"
 
 
 class JavaHashSet(set):
@@ -646,7 +653,7 @@ def _split_chain(chain: list[Node], n: int) -> tuple[list[Node], list[Node]]:
     return low, high
 
 
-class JavaConcurrentHashMap(dict):
+class JavaConcurrentHashMap(_JavaOrderedDict):
     """A dict that iterates as `java.util.concurrent.ConcurrentHashMap` does after the same puts
     and removes.
 
@@ -760,26 +767,6 @@ class JavaConcurrentHashMap(dict):
             self._settle()
             order = self._order = self._table.ordered()
         return order
-
-    def __iter__(self) -> Iterator:
-        return iter(self._ordered())
-
-    def __reversed__(self) -> Iterator:
-        return reversed(self._ordered())
-
-    def keys(self) -> list:  # type: ignore[override]
-        return list(self._ordered())
-
-    def values(self) -> list:  # type: ignore[override]
-        get = dict.__getitem__
-        return [get(self, k) for k in self._ordered()]
-
-    def items(self) -> list:  # type: ignore[override]
-        get = dict.__getitem__
-        return [(k, get(self, k)) for k in self._ordered()]
-
-    def __repr__(self) -> str:
-        return f"JavaConcurrentHashMap({dict(self.items())!r})"
 
 
 def chm_order(keys: Iterable[Hashable], *, initial_capacity: int | None = None) -> list:
