@@ -9,38 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from benchlib import NSCTL, report, wall
+
 from nsctl.server import EmbeddedNameServer
-
-NSCTL = str(Path(sys.executable).with_name("nsctl"))
-
-
-# Measure what an installed nsctl costs: bytecode compiled and cached, as `pip install` leaves
-# it (a sandbox may set PYTHONDONTWRITEBYTECODE, which would recompile every module every run).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def wall(argv: list[str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=ENV
-        )
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def report(label: str, times: list[float]) -> None:
-    print(
-        f"  {label:<44} min {min(times):6.1f} ms   median {statistics.median(times):6.1f} ms"
-        f"   max {max(times):6.1f} ms"
-    )
 
 
 def main() -> None:
@@ -77,12 +52,13 @@ def main() -> None:
         try:
             broker.stdout.readline()  # "registered ..." once the broker is in
             print(f"{runs} runs each, {os.cpu_count()} CPUs")
-            report("python -c pass", wall(env_python, runs))
-            report("nsctl --version", wall([NSCTL, "--version"], runs))
+            report("python -c pass", wall(env_python, runs, check=True))
+            report("nsctl --version", wall([NSCTL, "--version"], runs, check=True))
             for output in ("json", "plain", "table"):
                 times = wall(
                     [NSCTL, "topicRoute", "-t", "BenchTopic", "-n", server.address, "-o", output],
                     runs,
+                    check=True,
                 )
                 report(f"nsctl topicRoute -o {output}", times)
         finally:

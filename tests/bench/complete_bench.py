@@ -10,35 +10,14 @@ Prints min / median / max per case.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from benchlib import NSCTL, report, wall
+
 from nsctl.server import EmbeddedNameServer
-
-NSCTL = str(Path(sys.executable).with_name("nsctl"))
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def wall(argv: list[str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def report(label: str, times: list[float]) -> None:
-    print(
-        f"{label:34} min {min(times):6.0f} ms  median {statistics.median(times):6.0f} ms  "
-        f"max {max(times):6.0f} ms"
-    )
 
 
 def main() -> None:

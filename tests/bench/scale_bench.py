@@ -20,9 +20,7 @@ Figures are medians (min-max) of `--runs` runs; each first registration gets a f
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import select
 import socket
 import statistics
 import subprocess
@@ -34,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import cpu_seconds, rss_mib, start_serve  # noqa: E402
+
 from nsctl.protocol import frame  # noqa: E402
 from nsctl.protocol.command import RemotingCommand  # noqa: E402
 from nsctl.protocol.register import (  # noqa: E402
@@ -43,37 +43,19 @@ from nsctl.protocol.register import (  # noqa: E402
     body_crc32,
 )
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
 
 class Server:
     def __init__(self, tmp: Path) -> None:
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "nsctl.cli.main", "serve", "--port", "0"),
-                *("--kv-config-path", str(tmp / "kvConfig.json"), "--log-level", "WARNING"),
-            ],
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
+        self.process, self.address = start_serve(
+            ["--kv-config-path", str(tmp / "kvConfig.json"), "--log-level", "WARNING"]
         )
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], 30)
-        line = self.process.stdout.readline().decode() if ready else ""
-        if not line.startswith("NameServer listening on "):
-            self.stop()
-            raise SystemExit(f"nsctl serve did not start: {line!r}")
-        self.address = line.strip().rsplit(" ", 1)[-1]
         self.connections: list[socket.socket] = []  # a broker's registration lives with these
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        return cpu_seconds(self.process.pid)
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return rss_mib(self.process.pid)
 
     def connect(self) -> socket.socket:
         host, port = self.address.rsplit(":", 1)

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import select
 import shutil
 import socket
 import struct
@@ -37,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from benchlib import cpu_seconds, rss_mib, start_serve  # noqa: E402
 
 from nsctl.protocol import frame  # noqa: E402
 from nsctl.protocol.command import RemotingCommand  # noqa: E402
@@ -51,7 +52,6 @@ LOADGEN_SRC = Path("shared") / "tools" / "loadgen.c"
 CASES = ((1, 1), (16, 1), (16, 16), (16, 64))
 TOPIC = "TopicTest"
 WARM_UP = 0.5  # the C generator's own warm-up before it starts counting
-TICKS = os.sysconf("SC_CLK_TCK")
 MAX_REQUESTS_PER_CASE = 400_000  # bound of the Python fallback generator
 
 
@@ -80,22 +80,13 @@ class Server:
 
     def __init__(self, tmp: Path, name: str, extra: list[str], event_loop: str) -> None:
         self.name = name
-        self.process = subprocess.Popen(
+        self.process, self.address = start_serve(
             [
-                *(sys.executable, "-m", "nsctl.cli.main", "serve", "--port", "0"),
                 *("--event-loop", event_loop, "--log-level", "WARNING"),
                 *("--kv-config-path", str(tmp / f"{name}-kvConfig.json"), *extra),
             ],
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
+            f"{name} server",
         )
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], 30)
-        line = self.process.stdout.readline().decode() if ready else ""
-        if not line.startswith("NameServer listening on "):
-            self.process.kill()
-            raise SystemExit(f"{name} server did not start: {line!r}")
-        self.address = line.split()[-1]
         self.host, port = self.address.rsplit(":", 1)
         self.port = int(port)
         # A registration lives as long as its connection: keep it open.
@@ -108,8 +99,7 @@ class Server:
         return self.process.pid
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        return cpu_seconds(self.pid)
 
     def stop(self) -> None:
         self.broker.close()
@@ -269,16 +259,16 @@ def route_throughput(servers: list[Server], generator: Generator, seconds: float
 
 def register_and_memory(server: Server) -> None:
     print(f"\nResident memory of the {server.name} server")
-    before = rss_kib(server.pid)
+    before = rss_mib(server.pid)
     keep = []
     for b in range(10):
         sock = socket.create_connection((server.host, server.port))
         sock.sendall(register_frame(f"mem-broker-{b}", f"127.0.1.{b}:10911", 1000, 1, 100 + b))
         read_frame(sock)
         keep.append(sock)
-    after = rss_kib(server.pid)
-    print(f"  {before / 1024:.1f} MiB after the route runs; with 10 brokers x 1,000 topics")
-    print(f"  {after / 1024:.1f} MiB (+{(after - before) / 1024:.1f} MiB)")
+    after = rss_mib(server.pid)
+    print(f"  {before:.1f} MiB after the route runs; with 10 brokers x 1,000 topics")
+    print(f"  {after:.1f} MiB (+{after - before:.1f} MiB)")
     for sock in keep:
         sock.close()
 
@@ -294,13 +284,6 @@ def register_and_memory(server: Server) -> None:
                 read_frame(sock)
                 timings.append((time.perf_counter() - started) * 1000)
         print(f"  {topics:>6} topics: first {timings[0]:8.1f}   new DataVersion {timings[1]:8.1f}")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return -1
 
 
 def main() -> None:
