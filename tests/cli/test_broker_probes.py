@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from nsctl.cli.watch import _rows
+from nsctl.cli.commands.watch import _rows
 from nsctl.client.snapshot import Subject
 from tests.broker_standins import refused_address
 from tests.cli.broker_setup import nsctl

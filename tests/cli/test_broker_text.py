@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsctl.cli.broker_text import (
+from nsctl.cli.mqadmin.broker_text import (
     broker_status_lines,
     cluster_list_lines,
     cluster_more_lines,

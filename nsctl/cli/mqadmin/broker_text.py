@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from nsctl.cli.java_format import (
+from nsctl.cli.mqadmin.java_format import (
     fixed,
     hashmap_order,
     java_str,

@@ -7,7 +7,7 @@ from typing import Annotated
 import click
 import typer
 
-from nsctl.cli.common import plain_command
+from nsctl.cli.options import plain_command
 
 
 @plain_command("help", help="Show the help of a command (nsctl help topicRoute), or the list.")

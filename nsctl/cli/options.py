@@ -1,112 +1,28 @@
-"""What every NameServer command shares: its options, the target it talks to, error handling.
+"""The options every NameServer command shares, and the decorators that register commands.
 
 `nameserver_command` adds the common options (-n, -o, --timeout, --retries, --address-server,
 --verbose, --tls, --tls-ca, --tls-insecure) to a command function and hands it a `Target`
 instead, so each command is written once against a ready manager and its failures all end the
-same way: one line on stderr and the documented exit code.
+same way: one line on stderr and the documented exit code (see `failures`). The same options
+are the group's own too, so they may come before the command.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
 import inspect
-import sys
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import click
 import typer
 
 from nsctl import __version__
+from nsctl.cli import failures
 from nsctl.cli.app import GLOBALS_KEY, app
-
-if TYPE_CHECKING:
-    from ssl import SSLContext
-
-    from nsctl.client import NameServerManager
-
-#: Exit codes (documented in README.md and the man page).
-EXIT_OK = 0
-EXIT_ERROR = 1  # the NameServer answered with an error, or the thing was not found
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3  # no NameServer could be reached (or none spoke the protocol)
-EXIT_EXPECTATION = 4  # a health expectation was not met
-
-#: Set by the global --debug option.
-DEBUG = False
-
-
-class Output(str, enum.Enum):
-    table = "table"
-    json = "json"
-    plain = "plain"
-
-
-@dataclass
-class Target:
-    """The NameServers a command talks to, and how."""
-
-    namesrv: str | None
-    output: Output
-    timeout: float
-    retries: int
-    address_server: str | None
-    verbose: bool
-    tls: bool = False
-    tls_ca: Path | None = None
-    tls_insecure: bool = False
-    _manager: NameServerManager | None = field(default=None, repr=False)
-    #: Set once `addresses` came from an address server (long-running commands ask it again).
-    address_server_url: str | None = field(default=None, repr=False)
-
-    @functools.cached_property
-    def ssl_context(self) -> SSLContext | None:
-        """None for plaintext; `ssl` is imported only when TLS is asked for."""
-        if not (self.tls or self.tls_ca or self.tls_insecure):
-            return None
-        from nsctl.client.tls import client_context
-
-        return client_context(ca_file=self.tls_ca, insecure=self.tls_insecure)
-
-    @functools.cached_property
-    def addresses(self) -> list[str]:
-        from nsctl.client.discovery import resolve_addresses
-
-        resolved = resolve_addresses(
-            self.namesrv, address_server_url=self.address_server, timeout=self.timeout
-        )
-        if self.verbose:
-            addresses = ";".join(resolved.addresses)
-            print(f"nsctl: NameServers {addresses} (from {resolved.source})", file=sys.stderr)
-        self.address_server_url = resolved.url
-        return resolved.addresses
-
-    @property
-    def manager(self) -> NameServerManager:
-        if self._manager is None:
-            from nsctl.client import NameServerConfig, NameServerManager
-
-            self._manager = NameServerManager(
-                NameServerConfig(
-                    nameserver_addrs=self.addresses,
-                    timeout=self.timeout,
-                    connect_timeout=self.timeout,
-                    max_retry_times=self.retries + 1,
-                    retry_interval=0.2,
-                    ssl_context=self.ssl_context,
-                )
-            )
-            self._manager.start()
-        return self._manager
-
-    def close(self) -> None:
-        if self._manager is not None:
-            self._manager.stop()
-            self._manager = None
+from nsctl.cli.failures import cli_errors
+from nsctl.cli.target import Output, Target
 
 
 def _timeout_option(flag: str) -> inspect.Parameter:
@@ -291,8 +207,8 @@ def _print_version(value: bool) -> None:
 
 def _global_options(**kwargs: Any) -> None:
     """Admin tool for Apache RocketMQ NameServers."""
-    global DEBUG
-    DEBUG = DEBUG or kwargs["debug"]
+    if kwargs["debug"]:
+        failures.set_debug()
     ctx = click.get_current_context()
     given = {}
     for param in ctx.command.params:
@@ -340,67 +256,3 @@ _global_options.__annotations__ = {
 app.callback()(_global_options)
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    """End the command: one line on stderr, exit `code`."""
-    print(f"nsctl: {message}", file=sys.stderr)
-    raise typer.Exit(code)
-
-
-class cli_errors:
-    """Turn library errors into one stderr line and an exit code (a traceback with --debug)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, tb) -> bool:
-        if error is None or isinstance(error, (typer.Exit, typer.Abort, SystemExit)):
-            return False
-        if isinstance(error, BrokenPipeError):
-            # Only stdout can raise it here (the transports wrap socket errors): its reader
-            # went away, which ends the output quietly, as `head` and `grep -q` expect.
-            from nsctl.cli.render import reader_went_away
-
-            reader_went_away()
-            raise typer.Exit(EXIT_OK)
-        if isinstance(error, KeyboardInterrupt):
-            print("nsctl: interrupted", file=sys.stderr)
-            raise typer.Exit(130)
-        if isinstance(error, click.UsageError):  # BadParameter raised while running
-            print(f"nsctl: {error.format_message()}", file=sys.stderr)
-            raise typer.Exit(EXIT_USAGE)
-        code, message = classify(error)
-        if DEBUG:
-            traceback.print_exception(kind, error, tb, file=sys.stderr)
-        print(f"nsctl: {message}", file=sys.stderr)
-        raise typer.Exit(code)
-
-
-def classify(error: BaseException) -> tuple[int, str]:
-    """Exit code and message for an error raised by the library."""
-    from nsctl.client import errors
-
-    text = _one_line(str(error)) or type(error).__name__
-    if isinstance(error, errors.NoNameServerAddressError):
-        return EXIT_USAGE, text
-    if isinstance(error, errors.NameServerResponseError):
-        return EXIT_ERROR, text
-    if isinstance(
-        error,
-        (
-            errors.NameServerConnectionError,
-            errors.NameServerTimeoutError,
-            errors.NameServerProtocolError,
-        ),
-    ):
-        return EXIT_UNREACHABLE, text
-    if isinstance(error, errors.NameServerError):
-        return EXIT_ERROR, text
-    if isinstance(error, ValueError):
-        return EXIT_USAGE, text
-    if isinstance(error, OSError):
-        return EXIT_ERROR, f"{type(error).__name__}: {text}"
-    return EXIT_ERROR, f"internal error: {type(error).__name__}: {text} (run with --debug)"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

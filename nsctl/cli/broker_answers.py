@@ -7,7 +7,8 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nsctl.cli.common import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, Output, Target, classify
+from nsctl.cli.failures import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, classify
+from nsctl.cli.target import Output, Target
 
 if TYPE_CHECKING:
     from nsctl.client.broker_client import AsyncBrokerClient

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from nsctl.cli.common import Output, Target, nameserver_command
 from nsctl.cli.fanout import report_fanout
-from nsctl.cli.mqadmin_text import namesrv_config
+from nsctl.cli.mqadmin.route_text import namesrv_config
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.render import emit_lines, emit_table
+from nsctl.cli.target import Output, Target
 
 
 @nameserver_command("getNamesrvConfig", help="Show the configuration of every NameServer.")

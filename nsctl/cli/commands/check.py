@@ -6,14 +6,10 @@ from typing import Annotated
 
 import typer
 
-from nsctl.cli.common import (
-    EXIT_EXPECTATION,
-    EXIT_UNREACHABLE,
-    Output,
-    Target,
-    nameserver_command,
-)
+from nsctl.cli.failures import EXIT_EXPECTATION, EXIT_UNREACHABLE
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.cli.target import Output, Target
 
 
 @nameserver_command(
@@ -89,7 +85,7 @@ def check(
             )
             emit_table("NameServer health", columns, rows, caption=caption)
         if report.brokers is not None:
-            from nsctl.cli.broker_common import emit_probes
+            from nsctl.cli.broker_answers import emit_probes
 
             emit_probes(report.brokers, target.output)
         verdict = ["OK"] if report.healthy else [f"FAIL {failure}" for failure in report.failures]

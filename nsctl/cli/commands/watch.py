@@ -16,15 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nsctl.cli.common import (
-    EXIT_EXPECTATION,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-    Output,
-    Target,
-    fail,
-    nameserver_command,
-)
+from nsctl.cli.failures import EXIT_EXPECTATION, EXIT_UNREACHABLE, EXIT_USAGE, fail
+from nsctl.cli.options import nameserver_command
+from nsctl.cli.target import Output, Target
 
 if TYPE_CHECKING:
     from nsctl.client.snapshot import Subject

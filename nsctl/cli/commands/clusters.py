@@ -1,5 +1,6 @@
-"""`nsctl clusterList`: clusters and broker addresses from the NameServer, with each broker's
-live runtime figures (asked of every broker at once) as mqadmin 5.3.3 shows them."""
+"""Cluster commands: `clusterList` (clusters and broker addresses from the NameServer, with each
+broker's live runtime figures asked of every broker at once, as mqadmin 5.3.3 shows them), and
+`wipeWritePerm` / `addWritePerm`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
+from nsctl.cli.failures import EXIT_USAGE, fail
+from nsctl.cli.fanout import report_fanout
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.render import emit_json, emit_json_line, emit_lines, emit_table, reader_gone
+from nsctl.cli.target import Output, Target
 
 if TYPE_CHECKING:
     from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
@@ -81,7 +85,7 @@ def _one_round(
     listed = listed_brokers(info, cluster)
     answers: Answers = {}
     if stats and listed:
-        from nsctl.cli.broker_common import ask_brokers, describe, report_failures
+        from nsctl.cli.broker_answers import ask_brokers, describe, report_failures
 
         answers = ask_brokers(
             target, [b.address for b in listed], lambda client: client.get_broker_runtime_info()
@@ -100,7 +104,7 @@ def _one_round(
 
 
 def _plain(info: ClusterInfo, cluster: str | None, answers: Answers, *, more: bool) -> None:
-    from nsctl.cli import broker_text
+    from nsctl.cli.mqadmin import broker_text
 
     rows = broker_text.mqadmin_rows(info, cluster)
     if more:
@@ -115,13 +119,13 @@ def _plain(info: ClusterInfo, cluster: str | None, answers: Answers, *, more: bo
         for problem in broker_text.runtime_columns(answer.value, now_ms).problems
     ]
     if problems:
-        from nsctl.cli.broker_common import warn_brokers
+        from nsctl.cli.broker_answers import warn_brokers
 
         warn_brokers("unreadable broker figures", problems)
 
 
 def _table(listed: list[ListedBroker], answers: Answers, *, more: bool, stats: bool) -> None:
-    from nsctl.cli import broker_text
+    from nsctl.cli.mqadmin import broker_text
 
     if not stats:
         rows = [
@@ -185,7 +189,7 @@ def _table(listed: list[ListedBroker], answers: Answers, *, more: bool, stats: b
 def _json_document(
     info: ClusterInfo, cluster: str | None, listed: list[ListedBroker], answers: Answers | None
 ) -> dict[str, Any]:
-    from nsctl.cli.broker_common import answer_json
+    from nsctl.cli.broker_answers import answer_json
 
     data = info.to_wire()
     if cluster is not None:
@@ -212,3 +216,52 @@ def _json_document(
             )
         data["brokers"] = brokers
     return data
+
+
+BrokerNameOption = Annotated[
+    str, typer.Option("-b", "--brokerName", help="Broker name.", show_default=False)
+]
+
+
+def _write_perm(target: Target, broker_name: str, *, wipe: bool) -> None:
+    verb, field = ("wipe", "wipeTopicCount") if wipe else ("add", "addTopicCount")
+
+    def change(client) -> int:
+        from nsctl.client.errors import NameServerError
+
+        if wipe:
+            count = client.wipe_write_perm_of_broker(broker_name)
+        else:
+            count = client.add_write_perm_of_broker(broker_name)
+        # 0 topics is an answer for a known broker without topics, and a silent no-op for a
+        # broker name the NameServer has never heard of (a typo): tell them apart.
+        if count == 0 and broker_name not in client.get_broker_cluster_info().broker_addr_table:
+            raise NameServerError(f"broker {broker_name!r} is not registered there")
+        return count
+
+    results = target.manager.broadcast(change)
+    report_fanout(
+        target,
+        results,
+        ok_line=lambda address, count: (
+            f"{verb} write perm of broker[{broker_name}] in name server[{address}] OK, {count}"
+        ),
+        json_fields=lambda address, count: {field: count},
+        summary={"brokerName": broker_name},
+    )
+
+
+@nameserver_command(
+    "wipeWritePerm",
+    help="Clear the write permission of a broker's topics on every NameServer "
+    "(stops producers sending to it; lasts until the broker's topic config changes).",
+)
+def wipe_write_perm(target: Target, broker_name: BrokerNameOption) -> None:
+    _write_perm(target, broker_name, wipe=True)
+
+
+@nameserver_command(
+    "addWritePerm", help="Give a broker's topics read+write permission again on every NameServer."
+)
+def add_write_perm(target: Target, broker_name: BrokerNameOption) -> None:
+    _write_perm(target, broker_name, wipe=False)

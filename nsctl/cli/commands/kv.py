@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from nsctl.cli.common import Output, Target, nameserver_command
 from nsctl.cli.fanout import absent_on, report_fanout
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.cli.target import Output, Target
 
 NamespaceOption = Annotated[
     str, typer.Option("-s", "--namespace", help="KV namespace.", show_default=False)

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from nsctl.cli.common import EXIT_USAGE, Output, Target, fail, nameserver_command
+from nsctl.cli.failures import EXIT_USAGE, fail
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.cli.target import Output, Target
 
 
 @nameserver_command(
@@ -33,8 +35,8 @@ def broker_status(
 ) -> None:
     if (broker_addr is None) == (cluster is None):
         fail("give exactly one of -b/--brokerAddr and -c/--clusterName", EXIT_USAGE)
-    from nsctl.cli import broker_text
-    from nsctl.cli.broker_common import answer_json, ask_brokers, report_failures
+    from nsctl.cli.broker_answers import answer_json, ask_brokers, report_failures
+    from nsctl.cli.mqadmin import broker_text
 
     if broker_addr is not None:
         address = broker_addr.strip()

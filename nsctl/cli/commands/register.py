@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nsctl.cli.common import (
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-    Output,
-    Target,
-    fail,
-    nameserver_command,
-)
+from nsctl.cli.failures import EXIT_UNREACHABLE, EXIT_USAGE, fail
 from nsctl.cli.fanout import absent_on, report_fanout
+from nsctl.cli.options import nameserver_command
+from nsctl.cli.target import Output, Target
 from nsctl.protocol.register import TopicConfig
 
 if TYPE_CHECKING:
@@ -222,7 +217,7 @@ def _report_unregistered(
     target: Target, agent: BrokerAgent, results: dict[str, NameServerError | None]
 ) -> None:
     """One JSON event per NameServer with -o json; otherwise one line that says how it went."""
-    from nsctl.cli.common import classify
+    from nsctl.cli.failures import classify
 
     if target.output == Output.json:
         for address, error in results.items():

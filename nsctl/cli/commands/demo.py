@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from nsctl.cli.common import Output, Target, plain_command
+from nsctl.cli.options import plain_command
+from nsctl.cli.target import Output, Target
 
 
 @plain_command(
@@ -68,9 +69,9 @@ async def _wait_registered(agents, address: str) -> None:
 
 
 def _tour(address: str, output: Output) -> None:
-    from nsctl.cli.cluster_list import cluster_list_command
-    from nsctl.cli.kv import get_kv, get_kv_list, put_kv
-    from nsctl.cli.topics import topic_list, topic_route
+    from nsctl.cli.commands.clusters import cluster_list_command
+    from nsctl.cli.commands.kv import get_kv, get_kv_list, put_kv
+    from nsctl.cli.commands.topics import topic_list, topic_route
 
     def target() -> Target:
         return Target(address, output, timeout=3.0, retries=1, address_server=None, verbose=False)
