@@ -8,12 +8,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nsctl.cli.failures import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, classify
-from nsctl.cli.target import Output, Target
+from nsctl.cli.target import Target
 
 if TYPE_CHECKING:
     from nsctl.client.broker_client import AsyncBrokerClient
-    from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
-    from nsctl.client.broker_probe import BrokerProbe
+    from nsctl.client.broker_fanout import BrokerAnswer
 
 T = TypeVar("T")
 
@@ -29,10 +28,6 @@ def ask_brokers(
     return query_brokers_sync(
         addresses, query, timeout=target.timeout, ssl_context=target.ssl_context
     )
-
-
-def describe(broker: ListedBroker) -> str:
-    return f"{broker.broker_name} {broker.address} (id {broker.broker_id})"
 
 
 def report_failures(
@@ -58,37 +53,3 @@ def report_failures(
 def warn_brokers(summary: str, details: Iterable[str]) -> None:
     """`nsctl: SUMMARY: DETAIL; DETAIL; ...` as a single stderr line."""
     print(f"nsctl: {summary}: {'; '.join(details)}", file=sys.stderr)
-
-
-def answer_json(answer: BrokerAnswer[Any] | None) -> dict[str, Any]:
-    """reachable / error / latencyMs of one broker, for the JSON documents."""
-    if answer is None:
-        return {"reachable": None, "error": None, "latencyMs": None}
-    return {
-        "reachable": answer.reachable,
-        "error": answer.error_text,
-        "latencyMs": None if answer.latency_ms is None else round(answer.latency_ms, 2),
-    }
-
-
-def emit_probes(probes: list[BrokerProbe], output: Output) -> None:
-    """The brokers `check --probe-brokers` asked: a table, or tab-separated lines starting
-    with the word `broker` (plain)."""
-    from nsctl.cli.render import emit_lines, emit_table
-
-    rows = [
-        (
-            p.broker_name,
-            p.address,
-            p.broker_id,
-            p.cluster,
-            "up" if p.reachable else "DOWN",
-            f"{p.latency_ms:.1f} ms" if p.latency_ms is not None else "-",
-        )
-        for p in probes
-    ]
-    if output == Output.plain:
-        emit_lines("\t".join(("broker", *(str(cell) for cell in row))) for row in rows)
-    else:
-        columns = ("Broker", "Address", "ID", "Cluster", "Status", "Latency")
-        emit_table("Brokers", columns, rows)

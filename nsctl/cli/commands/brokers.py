@@ -3,7 +3,7 @@ reports, keys sorted, as mqadmin prints them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -35,12 +35,12 @@ def broker_status(
 ) -> None:
     if (broker_addr is None) == (cluster is None):
         fail("give exactly one of -b/--brokerAddr and -c/--clusterName", EXIT_USAGE)
-    from nsctl.cli.broker_answers import answer_json, ask_brokers, report_failures
-    from nsctl.cli.mqadmin import broker_text
+    from nsctl.cli.views import broker_status as view_of
 
     if broker_addr is not None:
         address = broker_addr.strip()
         from nsctl.client.broker_client import BrokerClient
+        from nsctl.client.broker_fanout import BrokerAnswer
         from nsctl.client.discovery import split_host_port
 
         try:
@@ -55,51 +55,31 @@ def broker_status(
             ssl_context=target.ssl_context,
         ) as client:
             runtime = client.get_broker_runtime_info()
-        if target.output == Output.json:
-            emit_json({"address": address, "runtime": dict(sorted(runtime.table.items()))})
-        elif target.output == Output.plain:
-            emit_lines(broker_text.broker_status_lines(runtime))
-        else:
-            _table([(address, runtime)])
+        _show(target, view_of.BrokerStatusView(None, {address: BrokerAnswer(address, runtime)}))
         return
+
+    from nsctl.cli.broker_answers import ask_brokers, report_failures
+    from nsctl.cli.mqadmin.broker_text import cluster_status_addresses
 
     name = cluster.strip()
     info = target.manager.invoke(lambda client: client.get_broker_cluster_info())
-    addresses = broker_text.cluster_status_addresses(info, name)
+    addresses = cluster_status_addresses(info, name)
     if addresses is None:
         known = ", ".join(sorted(info.cluster_addr_table)) or "none"
         fail(f"cluster {name!r} not found (known: {known})")
     answers = ask_brokers(target, addresses, lambda client: client.get_broker_runtime_info())
-    if target.output == Output.json:
-        brokers: list[dict[str, Any]] = []
-        for address in sorted(addresses):
-            answer = answers[address]
-            runtime = answer.value
-            brokers.append(
-                {
-                    "address": address,
-                    **answer_json(answer),
-                    "runtime": None if runtime is None else dict(sorted(runtime.table.items())),
-                }
-            )
-        emit_json({"cluster": name, "brokers": brokers})
-    elif target.output == Output.plain:
-        for address in addresses:
-            if answers[address].value is not None:
-                emit_lines(broker_text.broker_status_lines(answers[address].value, address))
-    else:
-        _table([(a, answers[a].value) for a in sorted(addresses) if answers[a].value is not None])
+    _show(target, view_of.BrokerStatusView(name, {a: answers[a] for a in addresses}))
     code = report_failures(answers)
     if code:
         raise typer.Exit(code)
 
 
-def _table(runtimes: list[tuple[str, Any]]) -> None:
-    from nsctl.protocol.broker_models import utf16_order
+def _show(target: Target, view) -> None:
+    from nsctl.cli.views import broker_status as view_of
 
-    rows = [
-        (address, key, runtime.table[key])
-        for address, runtime in runtimes
-        for key in sorted(runtime.table, key=utf16_order)
-    ]
-    emit_table(None, ("Broker", "Key", "Value"), rows)
+    if target.output == Output.json:
+        emit_json(view_of.json_document(view))
+    elif target.output == Output.plain:
+        emit_lines(view_of.plain_lines(view))
+    else:
+        emit_table(None, view_of.TABLE_COLUMNS, view_of.table_rows(view))

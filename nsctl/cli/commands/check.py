@@ -65,32 +65,29 @@ def check(
     if target.output == Output.json:
         emit_json(report.to_json())
     else:
-        rows = [
-            (
-                n.address,
-                "up" if n.reachable else "DOWN",
-                f"{n.latency_ms:.1f} ms" if n.latency_ms is not None else "-",
-                n.masters if n.reachable else "-",
-                n.brokers if n.reachable else "-",
-                n.topics if n.reachable else "-",
-            )
-            for n in report.namesrvs
-        ]
-        columns = ("NameServer", "Status", "Latency", "Masters", "Brokers", "Topics")
-        if target.output == Output.plain:
-            emit_lines("\t".join(str(cell) for cell in row) for row in rows)
-        else:
-            caption = (
-                "disagree on: " + ", ".join(report.disagreements) if report.disagreements else None
-            )
-            emit_table("NameServer health", columns, rows, caption=caption)
-        if report.brokers is not None:
-            from nsctl.cli.broker_answers import emit_probes
-
-            emit_probes(report.brokers, target.output)
-        verdict = ["OK"] if report.healthy else [f"FAIL {failure}" for failure in report.failures]
-        emit_lines(verdict)
+        _show(report, target.output)
     if not report.reachable:
         raise typer.Exit(EXIT_UNREACHABLE)
     if not report.healthy:
         raise typer.Exit(EXIT_EXPECTATION)
+
+
+def _show(report, output: Output) -> None:
+    """The NameServers, the probed brokers (tables, or plain lines starting with `broker`),
+    then the verdict."""
+    from nsctl.cli.views import health as view_of
+
+    rows = view_of.namesrv_rows(report)
+    if output == Output.plain:
+        emit_lines("\t".join(str(cell) for cell in row) for row in rows)
+    else:
+        disagree = report.disagreements
+        caption = "disagree on: " + ", ".join(disagree) if disagree else None
+        emit_table("NameServer health", view_of.NAMESRV_COLUMNS, rows, caption=caption)
+    if report.brokers is not None:
+        probes = view_of.probe_rows(report.brokers)
+        if output == Output.plain:
+            emit_lines("\t".join(("broker", *(str(cell) for cell in row))) for row in probes)
+        else:
+            emit_table("Brokers", view_of.PROBE_COLUMNS, probes)
+    emit_lines(view_of.verdict_lines(report))

@@ -5,7 +5,7 @@ broker's live runtime figures asked of every broker at once, as mqadmin 5.3.3 sh
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,9 +16,8 @@ from nsctl.cli.render import emit_json, emit_json_line, emit_lines, emit_table, 
 from nsctl.cli.target import Output, Target
 
 if TYPE_CHECKING:
-    from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
+    from nsctl.client.broker_fanout import BrokerAnswer
     from nsctl.protocol.broker_models import BrokerRuntimeInfo
-    from nsctl.protocol.models import ClusterInfo
 
 Answers = dict[str, "BrokerAnswer[BrokerRuntimeInfo]"]
 
@@ -76,6 +75,7 @@ def cluster_list_command(
 def _one_round(
     target: Target, cluster: str | None, *, more: bool, stats: bool, stream: bool
 ) -> None:
+    from nsctl.cli.views import cluster_list as view_of
     from nsctl.client.broker_fanout import listed_brokers
 
     info = target.manager.invoke(lambda client: client.get_broker_cluster_info())
@@ -85,137 +85,31 @@ def _one_round(
     listed = listed_brokers(info, cluster)
     answers: Answers = {}
     if stats and listed:
-        from nsctl.cli.broker_answers import ask_brokers, describe, report_failures
+        from nsctl.cli.broker_answers import ask_brokers, report_failures
+        from nsctl.cli.views.broker_answers import describe
 
         answers = ask_brokers(
             target, [b.address for b in listed], lambda client: client.get_broker_runtime_info()
         )
         report_failures(answers, {b.address: describe(b) for b in listed})
+    view = view_of.cluster_list_view(
+        info, cluster, listed, answers if stats else None, int(time.time() * 1000)
+    )
     if target.output == Output.json:
-        document = _json_document(info, cluster, listed, answers if stats else None)
+        document = view_of.json_document(view)
         if stream:
             emit_json_line(document)
         else:
             emit_json(document)
     elif target.output == Output.plain:
-        _plain(info, cluster, answers, more=more)
+        emit_lines(view_of.plain_lines(view, more=more))
+        if view.problems and not more:
+            from nsctl.cli.broker_answers import warn_brokers
+
+            warn_brokers("unreadable broker figures", view.problems)
     else:
-        _table(listed, answers, more=more, stats=stats)
-
-
-def _plain(info: ClusterInfo, cluster: str | None, answers: Answers, *, more: bool) -> None:
-    from nsctl.cli.mqadmin import broker_text
-
-    rows = broker_text.mqadmin_rows(info, cluster)
-    if more:
-        emit_lines(broker_text.cluster_more_lines(rows, answers))
-        return
-    now_ms = int(time.time() * 1000)
-    emit_lines(broker_text.cluster_list_lines(rows, answers, now_ms))
-    problems = [
-        f"{row.address}: {problem}"
-        for row in rows
-        if (answer := answers.get(row.address)) is not None and answer.value is not None
-        for problem in broker_text.runtime_columns(answer.value, now_ms).problems
-    ]
-    if problems:
-        from nsctl.cli.broker_answers import warn_brokers
-
-        warn_brokers("unreadable broker figures", problems)
-
-
-def _table(listed: list[ListedBroker], answers: Answers, *, more: bool, stats: bool) -> None:
-    from nsctl.cli.mqadmin import broker_text
-
-    if not stats:
-        rows = [
-            (
-                b.cluster,
-                b.broker_name,
-                b.broker_id,
-                "master" if b.broker_id == 0 else "slave",
-                b.address,
-            )
-            for b in listed
-        ]
-        emit_table(None, ("Cluster", "Broker", "BID", "Role", "Address"), rows)
-        return
-    now_ms = int(time.time() * 1000)
-    table_rows: list[tuple[Any, ...]] = []
-    for b in listed:
-        answer = answers.get(b.address)
-        runtime = answer.value if answer is not None else None
-        if more:
-            figures = tuple(broker_text.more_stats(runtime))
-        else:
-            c = broker_text.runtime_columns(runtime, now_ms)
-            figures = (
-                c.version,
-                c.in_tps.strip(),
-                c.out_tps.strip(),
-                c.timer,
-                c.pc_wait,
-                c.hour,
-                c.space,
-                c.activated,
-            )
-        if runtime is None:
-            # mqadmin's placeholders (0.00, false, ...) read like real figures to a person:
-            # the table says plainly that there are none; -o plain keeps mqadmin's text.
-            address = f"{b.address} (unreachable)"
-            figures = ("-",) * len(figures)
-        else:
-            address = b.address
-        table_rows.append((b.cluster, b.broker_name, b.broker_id, address, *figures))
-    if more:
-        columns = (
-            "Cluster",
-            "Broker",
-            "BID",
-            "Address",
-            *(c.lstrip("#") for c in broker_text.MORE_COLUMNS[2:]),
-        )
-    else:
-        columns = (
-            "Cluster",
-            "Broker",
-            "BID",
-            "Address",
-            *(c.lstrip("#") for c in broker_text.CLUSTER_COLUMNS[4:]),
-        )
-    emit_table(None, columns, table_rows)
-
-
-def _json_document(
-    info: ClusterInfo, cluster: str | None, listed: list[ListedBroker], answers: Answers | None
-) -> dict[str, Any]:
-    from nsctl.cli.broker_answers import answer_json
-
-    data = info.to_wire()
-    if cluster is not None:
-        members = info.cluster_addr_table[cluster]
-        data = {
-            "brokerAddrTable": {k: v for k, v in data["brokerAddrTable"].items() if k in members},
-            "clusterAddrTable": {cluster: members},
-        }
-    if answers is not None:
-        brokers = []
-        for b in listed:
-            answer = answers.get(b.address)
-            brokers.append(
-                {
-                    "cluster": b.cluster,
-                    "brokerName": b.broker_name,
-                    "brokerId": b.broker_id,
-                    "address": b.address,
-                    **answer_json(answer),
-                    "runtime": None
-                    if answer is None or answer.value is None
-                    else dict(sorted(answer.value.table.items())),
-                }
-            )
-        data["brokers"] = brokers
-    return data
+        columns, rows = view_of.table_rows(view, more=more)
+        emit_table(None, columns, rows)
 
 
 BrokerNameOption = Annotated[

@@ -4,7 +4,7 @@ topicStatus (per-queue offsets asked of each broker of the route)."""
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,8 +17,8 @@ from nsctl.cli.target import Output, Target
 from nsctl.protocol.codes import ORDER_TOPIC_CONFIG_NAMESPACE, perm_to_string
 
 if TYPE_CHECKING:
+    from nsctl.cli.views.topic_status import StatsAndConfig
     from nsctl.client.broker_client import AsyncBrokerClient
-    from nsctl.protocol.broker_models import BrokerTopicConfig, TopicStatsTable
 
 TopicOption = Annotated[str, typer.Option("-t", "--topic", help="Topic name.", show_default=False)]
 
@@ -214,7 +214,6 @@ def update_order_conf(
     )
 
 
-StatsAndConfig = tuple["TopicStatsTable", "BrokerTopicConfig | None"]
 
 
 @nameserver_command(
@@ -238,7 +237,8 @@ def topic_status(
         ),
     ] = None,
 ) -> None:
-    from nsctl.cli.broker_answers import answer_json, ask_brokers, report_failures, warn_brokers
+    from nsctl.cli.broker_answers import ask_brokers, report_failures, warn_brokers
+    from nsctl.cli.views import topic_status as view_of
 
     topic = topic.strip()
     route_topic = route_of.strip() if route_of is not None else topic
@@ -260,85 +260,23 @@ def topic_status(
         return stats, config
 
     answers = ask_brokers(target, addresses, stats_and_config)
-    offsets = {}
-    put_tps = 0.0
-    static_on = []
-    for address, answer in answers.items():
-        if answer.value is None:
-            continue
-        stats, config = answer.value
-        offsets.update(stats.offset_table)
-        put_tps += stats.topic_put_tps
-        if config is not None and config.mapping_detail is not None:
-            static_on.append(address)
-    if static_on:
+    view = view_of.topic_status_view(topic, addresses, answers)
+    if view.static_on:
         warn_brokers(
             f"{topic} is a static topic; its queues are shown as the brokers hold them, "
             "not as logical queues",
-            static_on,
+            view.static_on,
         )
     code = report_failures(answers, {a: f"{n} {a}" for a, n in addresses.items()})
-    if not offsets and not code:
+    if not view.offsets and not code:
         fail(f"no queue statistics for topic {topic!r} on its brokers")
-    from nsctl.protocol.broker_models import MessageQueue
-
-    queues = sorted(offsets, key=MessageQueue.sort_key)
     if target.output == Output.json:
-        brokers: list[dict[str, Any]] = []
-        for address, name in addresses.items():
-            answer = answers[address]
-            stats, config = answer.value if answer.value is not None else (None, None)
-            brokers.append(
-                {
-                    "brokerName": name,
-                    "address": address,
-                    **answer_json(answer),
-                    "topicPutTps": None if stats is None else stats.topic_put_tps,
-                    "staticTopic": None
-                    if answer.value is None
-                    else bool(config is not None and config.mapping_detail is not None),
-                }
-            )
-        emit_json(
-            {
-                "topic": topic,
-                "topicPutTps": put_tps,
-                "queues": [
-                    {
-                        "brokerName": q.broker_name,
-                        "queueId": q.queue_id,
-                        "minOffset": offsets[q].min_offset,
-                        "maxOffset": offsets[q].max_offset,
-                        "lastUpdateTimestamp": offsets[q].last_update_timestamp,
-                    }
-                    for q in queues
-                ],
-                "brokers": brokers,
-            }
-        )
+        emit_json(view_of.json_document(view))
     elif target.output == Output.plain:
-        from nsctl.cli.mqadmin.broker_text import topic_status_lines
-
-        emit_lines(topic_status_lines(offsets, put_tps))
+        emit_lines(view_of.plain_lines(view))
     else:
-        from nsctl.cli.mqadmin.broker_text import human_time
-
-        rows = [
-            (
-                q.broker_name,
-                q.queue_id,
-                offsets[q].min_offset,
-                offsets[q].max_offset,
-                human_time(offsets[q].last_update_timestamp)
-                if offsets[q].last_update_timestamp > 0
-                else "",
-            )
-            for q in queues
-        ]
         emit_table(
-            f"{topic}: put TPS {put_tps:.2f}",
-            ("Broker", "QID", "Min Offset", "Max Offset", "Last Updated"),
-            rows,
+            f"{topic}: put TPS {view.put_tps:.2f}", view_of.TABLE_COLUMNS, view_of.table_rows(view)
         )
     if code:
         raise typer.Exit(code)

@@ -373,10 +373,12 @@ class LiveView:
             columns = ("NameServer", "Key", "Value")
         for column in columns:
             table.add_column(column, overflow="fold")
+        from nsctl.cli.views.watch import watch_rows
+
         down = self.watcher.unreachable_brokers
         for address, state in self.watcher.states.items():
             snapshot = state.snapshots.get(subject)
-            for item, cells in _rows(subject, snapshot, down):
+            for item, cells in watch_rows(subject, snapshot, down):
                 style = "bold yellow" if self._hot(address, subject, item) else ""
                 table.add_row(address, *(Text(str(c), style=style) for c in cells))
         return table
@@ -394,33 +396,3 @@ class _Lines:
         for line in self.lines:
             yield from line
             yield Segment.line()
-
-
-def _address(broker_id: str, address: str, down: set[str]) -> str:
-    return f"{broker_id}={address}" + (" (DOWN: does not answer)" if address in down else "")
-
-
-def _rows(subject: Subject, snapshot, down: set[str] = frozenset()) -> list[tuple[str, tuple]]:
-    if snapshot is None:
-        return [("", ("(none)",))] if subject.kind != "cluster" else []
-    if subject.kind == "topic":
-        return [
-            (
-                name,
-                (
-                    name,
-                    b["read"],
-                    b["write"],
-                    b["perm"],
-                    ", ".join(f"{i}={a}" for i, a in b["addrs"].items()),
-                ),
-            )
-            for name, b in sorted(snapshot["brokers"].items())
-        ]
-    if subject.kind == "cluster":
-        return [
-            (name, (cluster, name, ", ".join(_address(i, a, down) for i, a in addrs.items())))
-            for cluster, brokers in sorted(snapshot["clusters"].items())
-            for name, addrs in sorted(brokers.items())
-        ]
-    return [(key, (key, value)) for key, value in sorted(snapshot["table"].items())]

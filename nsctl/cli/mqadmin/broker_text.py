@@ -7,7 +7,6 @@ broker's value, the value stays at its default and a problem is reported for tha
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +23,7 @@ from nsctl.cli.mqadmin.java_format import (
     right,
     to_float,
 )
-from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
+from nsctl.client.broker_fanout import ListedBroker
 from nsctl.protocol.broker_models import BrokerRuntimeInfo, MessageQueue, TopicOffset, utf16_order
 from nsctl.protocol.models import ClusterInfo
 
@@ -173,24 +172,17 @@ def mqadmin_rows(info: ClusterInfo, cluster: str | None = None) -> list[ListedBr
     return rows
 
 
-def cluster_list_lines(
-    rows: list[ListedBroker],
-    answers: Mapping[str, BrokerAnswer[BrokerRuntimeInfo]],
-    now_ms: int | None = None,
-) -> list[str]:
-    """`mqadmin clusterList`: the header and one line per broker address."""
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+def cluster_list_lines(rows: Iterable[tuple[ListedBroker, RuntimeColumns]]) -> list[str]:
+    """`mqadmin clusterList`: the header and one line per broker address with its cells."""
     lines = [_base_line(CLUSTER_COLUMNS, header=True)]
-    for row in rows:
-        answer = answers.get(row.address)
-        c = runtime_columns(answer.value if answer is not None else None, now)
+    for broker, c in rows:
         lines.append(
             _base_line(
                 (
-                    row.cluster,
-                    row.broker_name,
-                    row.broker_id,
-                    row.address,
+                    broker.cluster,
+                    broker.broker_name,
+                    broker.broker_id,
+                    broker.address,
                     c.version,
                     c.in_tps,
                     c.out_tps,
@@ -233,15 +225,11 @@ def _wrap_long(value: int) -> int:
     return value - (1 << 64) if value >> 63 else value
 
 
-def cluster_more_lines(
-    rows: list[ListedBroker], answers: Mapping[str, BrokerAnswer[BrokerRuntimeInfo]]
-) -> list[str]:
-    """`mqadmin clusterList -m`."""
+def cluster_more_lines(rows: Iterable[tuple[str, str, tuple[int, int, int, int]]]) -> list[str]:
+    """`mqadmin clusterList -m`: (cluster, broker name, figures) per broker address."""
     lines = [_more_line(MORE_COLUMNS)]
-    for row in rows:
-        answer = answers.get(row.address)
-        figures = more_stats(answer.value if answer is not None else None)
-        lines.append(_more_line((row.cluster, row.broker_name, *figures)))
+    for cluster, broker_name, figures in rows:
+        lines.append(_more_line((cluster, broker_name, *figures)))
     return lines
 
 
