@@ -144,6 +144,42 @@ _COMMON_OPTIONS = [
     ),
 ]
 _COMMON_NAMES = [p.name for p in _COMMON_OPTIONS]
+_OUTPUT_LONG_ONLY = inspect.Parameter(
+    "output",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=Output.table,
+    annotation=Annotated[
+        Output,
+        typer.Option(
+            "--output",
+            case_sensitive=False,
+            help="table, json (for scripts) or plain (-o takes these too).",
+        ),
+    ],
+)
+
+
+def split_o(
+    values: list[str] | None, given_output: Output, flag: str
+) -> tuple[bool | None, Output]:
+    """The values of a command's own `-o` that also takes the output format (mqadmin's `-o` is
+    order there): (the true/false it was given, the output format)."""
+    order: bool | None = None
+    output = given_output
+    formats = {o.value: o for o in Output}
+    for raw in values or []:
+        value = raw.strip().lower()
+        if value in ("true", "false"):
+            if order is not None:
+                raise click.UsageError(f"{flag} true|false given twice; give it once")
+            order = value == "true"
+        elif value in formats:
+            output = formats[value]
+        else:
+            raise click.UsageError(
+                f"invalid value for -o: {raw!r} is not true, false, table, json or plain"
+            )
+    return order, output
 
 
 def nameserver_command(
@@ -151,14 +187,18 @@ def nameserver_command(
     *,
     aliases: tuple[str, ...] = (),
     request_timeout_flag: str = "--timeout",
+    own_o: bool = False,
     **settings: Any,
 ):
     """Register `fn(target, ...)` as command `name` (and hidden `aliases`) with the common
     options added to its own. A command whose own `--timeout` means something else (watch)
-    moves the per-request timeout to `request_timeout_flag`."""
+    moves the per-request timeout to `request_timeout_flag`; one whose mqadmin `-o` means
+    something else (updateTopic's order) keeps only `--output` for the format (`own_o`)."""
     common = [
         _timeout_option(request_timeout_flag) if p.name == "timeout" else p for p in _COMMON_OPTIONS
     ]
+    if own_o:
+        common = [_OUTPUT_LONG_ONLY if p.name == "output" else p for p in common]
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]  # drop `target`
@@ -254,5 +294,3 @@ _global_options.__annotations__ = {
 # The common options work before the command too (`nsctl -n ADDR clusterList`); the command's
 # own, when also given, wins (see nsctl.cli.app).
 app.callback()(_global_options)
-
-

@@ -83,5 +83,3 @@ class Target:
         if self._manager is not None:
             self._manager.stop()
             self._manager = None
-
-

@@ -1,4 +1,4 @@
-"""Topic commands: topicRoute, topicList, topicClusterList, deleteTopic, updateOrderConf, and
+"""Topic reads and the order conf: topicRoute, topicList, topicClusterList, updateOrderConf, and
 topicStatus (per-queue offsets asked of each broker of the route)."""
 
 from __future__ import annotations
@@ -119,49 +119,6 @@ def topic_cluster_list(target: Target, topic: TopicOption) -> None:
         emit_table(f"Clusters of {topic}", ("Cluster",), [(c,) for c in clusters])
 
 
-@nameserver_command(
-    "deleteTopic",
-    help="Delete a topic's route on every NameServer. NameServer side only: brokers keep the "
-    "topic and register it again (5.x NameServers take it back on the next registration); "
-    "delete it on the brokers to remove it for good.",
-)
-def delete_topic(
-    target: Target,
-    topic: TopicOption,
-    cluster: Annotated[
-        str | None, typer.Option("-c", "--cluster", help="Only this cluster's queues.")
-    ] = None,
-) -> None:
-    results = target.manager.broadcast(lambda client: _delete_topic(client, topic, cluster))
-    in_cluster = f" in cluster {cluster}" if cluster else ""
-    report_fanout(
-        target,
-        results,
-        ok_line=lambda address, existed: (
-            f"delete topic [{topic}] from NameServer success."
-            if target.output == Output.plain
-            else f"{address}: deleted topic {topic}{in_cluster}"
-            + ("" if existed else " (it did not exist)")
-        ),
-        json_fields=lambda address, existed: {"existed": existed},
-        summary={"topic": topic, "cluster": cluster},
-        warning=absent_on(results, f"topic {topic}{in_cluster}"),
-    )
-
-
-def _delete_topic(client, topic: str, cluster: str | None) -> bool:
-    """Delete the topic's route on one NameServer; whether it had one (in `cluster`)."""
-    from nsctl.client.errors import TopicNotFoundError
-
-    try:
-        route = client.query_topic_route_info(topic)
-        existed = cluster is None or any(b.cluster == cluster for b in route.broker_datas)
-    except TopicNotFoundError:
-        existed = False
-    client.delete_topic_in_namesrv(topic, cluster)
-    return existed
-
-
 class OrderMethod(str, enum.Enum):
     get = "get"
     put = "put"
@@ -212,8 +169,6 @@ def update_order_conf(
         summary={"topic": topic, "method": method.value, "orderConf": order_conf},
         warning=absent_on(results, f"order config of {topic}"),
     )
-
-
 
 
 @nameserver_command(

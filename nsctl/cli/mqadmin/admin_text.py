@@ -35,7 +35,7 @@ def topic_config(
         f"TopicConfig [topicName={topic}, readQueueNums={read_queue_nums}, "
         f"writeQueueNums={write_queue_nums}, perm={perm_to_string(perm)}, "
         f"topicFilterType={topic_filter_type}, topicSysFlag={topic_sys_flag}, "
-        f"order={java_str(order)}, attributes={java_map(attributes if attributes is not None else {})}]"
+        f"order={java_str(order)}, attributes={java_map(attributes or {})}]"
     )
 
 
