@@ -17,8 +17,17 @@ from typing import Any, Generic, TypeVar
 
 from nsctl.client.errors import NameServerDataParseError, response_error
 from nsctl.protocol import headers as h
+from nsctl.protocol.broker_admin import (
+    AttributeEdits,
+    CreateTopicRequestHeader,
+    DeleteSubscriptionGroupRequestHeader,
+    DeleteTopicRequestHeader,
+    SubscriptionGroupConfig,
+    SubscriptionGroupWrapper,
+)
 from nsctl.protocol.broker_models import BrokerRuntimeInfo, BrokerTopicConfig, TopicStatsTable
 from nsctl.protocol.codes import (
+    AUTO_CREATE_TOPIC,
     DEFAULT_VERSION,
     RequestCode,
     ResponseCode,
@@ -407,4 +416,75 @@ def get_topic_config(topic: str) -> Operation[BrokerTopicConfig]:
     return Operation(
         _command(RequestCode.GET_TOPIC_CONFIG, header),
         lambda response, address: BrokerTopicConfig.decode(response.body),
+    )
+
+
+# --- broker administration (sent to a broker address) --------------------------------------
+# The writes answer SUCCESS with no body (17 with the remark "not set any response code", the
+# default remark of a response the broker never cleared); a refusal (29 INVALID_PARAMETER for a
+# bad or system topic) is raised as the typed error of its code.
+
+
+def update_and_create_topic(
+    config: TopicConfig,
+    attributes: str | AttributeEdits | None = None,
+    *,
+    default_topic: str = AUTO_CREATE_TOPIC,
+    force: bool = False,
+) -> Operation[None]:
+    """UPDATE_AND_CREATE_TOPIC: create `config` on the broker, or replace its queue numbers,
+    perm, order and flags. `config.attributes` is not sent: attribute changes travel as edit
+    text (`+k=v,-k`, `attributes`) that the broker applies to the topic's current attributes;
+    none leaves them as they are (what updateTopicPerm relies on)."""
+    text = attributes.text if isinstance(attributes, AttributeEdits) else (attributes or "")
+    header = CreateTopicRequestHeader(
+        topic=config.topic_name,
+        default_topic=default_topic,
+        read_queue_nums=config.read_queue_nums,
+        write_queue_nums=config.write_queue_nums,
+        perm=config.perm,
+        topic_filter_type=config.topic_filter_type,
+        topic_sys_flag=config.topic_sys_flag,
+        order=config.order,
+        attributes=text,
+        force=force,
+    )
+    return Operation(_command(RequestCode.UPDATE_AND_CREATE_TOPIC, header), _nothing)
+
+
+def delete_topic_in_broker(topic: str) -> Operation[None]:
+    """DELETE_TOPIC_IN_BROKER: drop the topic's config (and data) on the broker. The broker
+    answers SUCCESS for a topic it does not have, and tells the NameServer nothing: the route
+    goes with DELETE_TOPIC_IN_NAMESRV."""
+    header = DeleteTopicRequestHeader(topic=topic)
+    return Operation(_command(RequestCode.DELETE_TOPIC_IN_BROKER, header), _nothing)
+
+
+def update_and_create_subscription_group(config: SubscriptionGroupConfig) -> Operation[None]:
+    """UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the whole config as the body (no ext fields)."""
+    return Operation(
+        _command(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, None, config.encode()), _nothing
+    )
+
+
+def delete_subscription_group(group: str, clean_offset: bool = False) -> Operation[None]:
+    """DELETE_SUBSCRIPTIONGROUP; `clean_offset` also drops the group's consumer offsets. Its
+    %RETRY% and %DLQ% topics stay: they are deleted as topics."""
+    header = DeleteSubscriptionGroupRequestHeader(group_name=group, clean_offset=clean_offset)
+    return Operation(_command(RequestCode.DELETE_SUBSCRIPTIONGROUP, header), _nothing)
+
+
+def get_all_topic_config() -> Operation[TopicConfigSerializeWrapper]:
+    """GET_ALL_TOPIC_CONFIG: the broker's whole topic table, system topics included."""
+    return Operation(
+        _command(RequestCode.GET_ALL_TOPIC_CONFIG),
+        lambda response, address: TopicConfigSerializeWrapper.decode(response.body),
+    )
+
+
+def get_all_subscription_group_config() -> Operation[SubscriptionGroupWrapper]:
+    """GET_ALL_SUBSCRIPTIONGROUP_CONFIG: every group of the broker, predefined ones included."""
+    return Operation(
+        _command(RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+        lambda response, address: SubscriptionGroupWrapper.decode(response.body),
     )
