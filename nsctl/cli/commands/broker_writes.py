@@ -44,9 +44,11 @@ WaitOption = Annotated[
     typer.Option(
         "--wait",
         min=0.0,
-        help=f"Return once every NameServer shows the change, at most SECONDS (give "
-        f"--wait={DEFAULT_WAIT:g} for the usual); exit 4 naming those that do not show it yet.",
-        metavar="SECONDS",
+        is_flag=False,
+        flag_value=DEFAULT_WAIT,
+        help=f"Return once every NameServer shows the change (at most SECONDS; --wait alone: "
+        f"{DEFAULT_WAIT:g}); exit 4 naming those that do not show it yet.",
+        metavar="[SECONDS]",
         show_default=False,
     ),
 ]
