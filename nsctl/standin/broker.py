@@ -116,6 +116,8 @@ class StandInBroker:
         self.requests: list[RemotingCommand] = []
         #: The latest registration outcome on each NameServer.
         self.registrations: dict[str, RegisterOutcome] = {}
+        #: Full registrations the NameServers answered (on start, periodic, after a reconnect).
+        self.full_registrations = 0
         self._listener: FrameListener | None = None
         self._agent: BrokerAgent | None = None
         self._stop: asyncio.Event | None = None
@@ -153,6 +155,8 @@ class StandInBroker:
 
         def registered(address: str, outcome: RegisterOutcome) -> None:
             self.registrations[address] = outcome
+            if not isinstance(outcome, Exception):
+                self.full_registrations += 1
             if len(self.registrations) >= len(set(self.namesrv)):
                 first.set()
 
