@@ -29,8 +29,9 @@ import re
 import struct
 import time
 from collections.abc import Awaitable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from nsctl.client.broker import UNREGISTER_TIMEOUT, BrokerAgent, RegisterOutcome
+from nsctl.client.broker import UNREGISTER_TIMEOUT, BrokerAgent, OnRegistered, RegisterOutcome
 from nsctl.protocol.broker_admin import SubscriptionGroupConfig
 from nsctl.protocol.codes import ResponseCode
 from nsctl.protocol.command import RemotingCommand
@@ -38,6 +39,9 @@ from nsctl.protocol.frame import encode
 from nsctl.protocol.register import TopicConfig
 from nsctl.server.server import Answer, FrameListener, RawAnswer
 from nsctl.standin.tables import BROKER_VERSION, BrokerTables, Reply
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,10 @@ class StandInBroker:
         behaviour: str = "answer",
         answers: Mapping[int, bytes] | None = None,
         timeout: float = 3.0,
+        with_system_topics: bool = True,
+        compressed: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        on_registered: OnRegistered | None = None,
     ) -> None:
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}: one of {', '.join(BEHAVIOURS)}")
@@ -103,6 +111,11 @@ class StandInBroker:
         self.behaviour = behaviour
         self.timeout = timeout
         self.answers = dict(answers or {})
+        #: How it talks to its NameServers: compressed full registrations, TLS.
+        self.compressed = compressed
+        self.ssl_context = ssl_context
+        #: Called with (NameServer, outcome) after every full registration attempt.
+        self.on_registered = on_registered
         topic_list = topics.values() if isinstance(topics, Mapping) else (topics or ())
         group_list = groups.values() if isinstance(groups, Mapping) else (groups or ())
         self.tables = BrokerTables(
@@ -111,6 +124,7 @@ class StandInBroker:
             now_ms=_now_ms(),
             topics={t.topic_name: t for t in topic_list},
             groups={g.group_name: g for g in group_list},
+            with_system_topics=with_system_topics,
         )
         #: Every request received, oldest first (bounded by MAX_REMEMBERED).
         self.requests: list[RemotingCommand] = []
@@ -148,6 +162,8 @@ class StandInBroker:
             include_system_topics=False,  # the tables hold them already
             register_interval=self.register_interval,
             timeout=self.timeout,
+            compressed=self.compressed,
+            ssl_context=self.ssl_context,
         )
         agent.set_topics(self.tables.topics, data_version=self.tables.topic_version, announce=False)
         self._agent = agent
@@ -157,6 +173,8 @@ class StandInBroker:
             self.registrations[address] = outcome
             if not isinstance(outcome, Exception):
                 self.full_registrations += 1
+            if self.on_registered is not None:
+                self.on_registered(address, outcome)
             if len(self.registrations) >= len(set(self.namesrv)):
                 first.set()
 

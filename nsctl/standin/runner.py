@@ -49,9 +49,10 @@ class StandInBrokers:
         | Iterable[SubscriptionGroupConfig]
         | None = None,
         timeout: float = 3.0,
+        **options: Any,
     ) -> str:
-        """Start one stand-in (see `StandInBroker`); returns its address. Without a name it is
-        called `standin-N`."""
+        """Start one stand-in (see `StandInBroker`, which takes `options` too); returns its
+        address. Without a name it is called `standin-N`."""
         broker = StandInBroker(
             cluster,
             broker_name or f"standin-{next(self._names)}",
@@ -65,6 +66,7 @@ class StandInBrokers:
             behaviour=behaviour,
             answers=answers,
             timeout=timeout,
+            **options,
         )
         self.call(broker.start())
         self.brokers[broker.address] = broker

@@ -65,7 +65,8 @@ class Reply:
 
 class BrokerTables:
     """The topic and group tables of broker `broker_name` of `cluster`, started as a fresh
-    5.3.3 broker starts them (system topics and predefined groups), plus `topics`/`groups`."""
+    5.3.3 broker starts them (system topics and predefined groups), plus `topics`/`groups`.
+    `with_system_topics=False` starts the topic table with `topics` alone."""
 
     def __init__(
         self,
@@ -76,12 +77,15 @@ class BrokerTables:
         topics: Mapping[str, TopicConfig] | None = None,
         groups: Mapping[str, SubscriptionGroupConfig] | None = None,
         boot_ms: int | None = None,
+        with_system_topics: bool = True,
     ) -> None:
         self.cluster = cluster
         self.broker_name = broker_name
-        self.topics: dict[str, TopicConfig] = system_topics(cluster, broker_name)
-        #: Names the broker registered as system topics at start: refused for create/delete.
-        self.system_names = frozenset(self.topics)
+        own = system_topics(cluster, broker_name)
+        #: Names a broker registers as system topics at start: refused for create and delete
+        #: (even when `with_system_topics=False` leaves them out of the table).
+        self.system_names = frozenset(own)
+        self.topics: dict[str, TopicConfig] = own if with_system_topics else {}
         self.topics.update({c.topic_name: c for c in (topics or {}).values()})
         self.groups: dict[str, SubscriptionGroupConfig] = system_groups()
         self.groups.update({g.group_name: g for g in (groups or {}).values()})

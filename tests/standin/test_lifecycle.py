@@ -227,3 +227,41 @@ def test_fan_out_reports_each_broker_within_one_deadline(namesrv, brokers) -> No
         "The topic[TBW102] is conflict with system topic."
     }
     assert route_or_none(namesrv.address, "bad topic") is None
+
+
+def test_a_write_may_differ_per_broker(namesrv, brokers) -> None:
+    _, addresses = brokers
+    queues = {addresses[0]: 2, addresses[1]: 5}
+    results = write_brokers_sync(
+        addresses,
+        lambda address: ops.update_and_create_topic(
+            TopicConfig("AdminPer", queues[address], queues[address], 6)
+        ),
+    )
+    assert all(r.ok for r in results.values())
+    route = route_or_none(namesrv.address, "AdminPer")
+    assert route is not None
+    assert {q.broker_name: q.write_queue_nums for q in route.queue_datas} == {
+        "broker-a": 2,
+        "broker-b": 5,
+    }
+
+
+def test_a_stand_in_may_start_without_system_topics_and_report_registrations(namesrv) -> None:
+    seen: list[str] = []
+    with StandInBrokers() as stand_ins:
+        address = stand_ins.add(
+            broker_name="broker-q",
+            namesrv=[namesrv.address],
+            # Two: a 5.3.3 NameServer refuses a first registration holding a single topic.
+            topics=[TopicConfig("OnlyThis", 1, 1, 6), TopicConfig("AndThat", 2, 2, 6)],
+            with_system_topics=False,
+            compressed=True,
+            on_registered=lambda ns, outcome: seen.append(ns),
+        )
+        with BrokerClient(address) as client:
+            table = client.get_all_topic_config().topic_config_table
+            assert list(table) == ["OnlyThis", "AndThat"]
+        assert route_or_none(namesrv.address, "OnlyThis") is not None
+        assert route_or_none(namesrv.address, "TBW102") is None
+    assert seen and set(seen) == {namesrv.address}
