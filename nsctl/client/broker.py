@@ -45,7 +45,8 @@ PERM_RWX = 7
 
 
 def system_topics(cluster_name: str, broker_name: str) -> dict[str, TopicConfig]:
-    """The topics a 5.x broker with default settings registers besides the user's."""
+    """The topics a 5.3.3 broker with default settings registers besides the user's (no
+    RMQ_SYS_TRACE_TOPIC: traceTopicEnable is off by default)."""
     specs = [
         (AUTO_CREATE_TOPIC, 8, PERM_RWX),  # template for auto-created topics
         (SELF_TEST_TOPIC, 1, PERM_RW),
@@ -56,7 +57,6 @@ def system_topics(cluster_name: str, broker_name: str) -> dict[str, TopicConfig]
         ("SCHEDULE_TOPIC_XXXX", 18, PERM_RW),
         ("RMQ_SYS_TRANS_HALF_TOPIC", 1, PERM_RW),
         ("RMQ_SYS_TRANS_OP_HALF_TOPIC", 1, PERM_RW),
-        ("RMQ_SYS_TRACE_TOPIC", 1, PERM_RW),
         (f"{cluster_name}_REPLY_TOPIC", 1, PERM_RW),
         (f"rmq_sys_REVIVE_LOG_{cluster_name}", 8, PERM_RW),
         ("rmq_sys_wheel_timer", 1, PERM_RW),
@@ -122,25 +122,36 @@ class BrokerAgent:
     def data_version(self) -> DataVersion:
         return self._data_version
 
-    def set_topics(self, topics: Mapping[str, TopicConfig]) -> None:
-        """Replace the user topics. A changed table gets a new DataVersion and running agents
-        re-register at once, as a broker does after a topic update."""
+    def set_topics(
+        self,
+        topics: Mapping[str, TopicConfig],
+        *,
+        data_version: DataVersion | None = None,
+        announce: bool = True,
+    ) -> None:
+        """Replace the user topics. A changed table gets a new DataVersion (`data_version` when
+        given, even for the same table) and running agents re-register at once, as a broker
+        does after a topic update; with `announce=False` the table only goes out with the
+        next periodic registration (a broker that deleted a topic tells nobody)."""
         self._user_topics = {config.topic_name: config for config in topics.values()}
         table = (
             system_topics(self.cluster_name, self.broker_name) if self.include_system_topics else {}
         )
         table.update(self._user_topics)
-        if table == self._table:
+        if table == self._table and data_version is None:
             return
         self._table = table
-        previous = self._data_version
-        # The NameServer rewrites its queue data only when the DataVersion differs.
-        self._data_version = DataVersion(
-            previous.counter + 1,
-            max(_now_ms(), previous.timestamp + 1),
-            0,
-        )
-        if self._topics_changed is not None:
+        if data_version is not None:
+            self._data_version = data_version
+        else:
+            previous = self._data_version
+            # The NameServer rewrites its queue data only when the DataVersion differs.
+            self._data_version = DataVersion(
+                previous.counter + 1,
+                max(_now_ms(), previous.timestamp + 1),
+                0,
+            )
+        if announce and self._topics_changed is not None:
             self._topics_changed.set()
 
     def add_topic(self, config: TopicConfig) -> None:
@@ -194,6 +205,16 @@ class BrokerAgent:
             return outcome
 
         outcomes = await asyncio.gather(*(one(a) for a in self.addresses))
+        return dict(zip(self.addresses, outcomes, strict=True))
+
+    async def register_increment(
+        self, configs: Mapping[str, TopicConfig]
+    ) -> dict[str, RegisterOutcome]:
+        """Register only `configs`, with the current DataVersion, on every NameServer at once:
+        what a 5.3.3 broker sends after creating or updating a topic (the NameServer merges
+        it into what it holds). Returns each NameServer's outcome; never raises for one."""
+        table = dict(configs)
+        outcomes = await asyncio.gather(*(self._register(a, table) for a in self.addresses))
         return dict(zip(self.addresses, outcomes, strict=True))
 
     async def unregister(self) -> dict[str, NameServerError | None]:
@@ -301,9 +322,12 @@ class BrokerAgent:
                 # catches the next one.
                 self._topics_changed = asyncio.Event()
 
-    async def _register(self, address: str) -> RegisterOutcome:
+    async def _register(
+        self, address: str, table: dict[str, TopicConfig] | None = None
+    ) -> RegisterOutcome:
         wrapper = TopicConfigSerializeWrapper(
-            topic_config_table=dict(self._table), data_version=self._data_version
+            topic_config_table=dict(self._table) if table is None else table,
+            data_version=self._data_version,
         )
         try:
             result = await self._client(address).register_broker(

@@ -3,6 +3,9 @@
 A broker that refuses, never answers, closes mid-answer, answers garbage or answers an error
 code gives a `BrokerAnswer` with `error` set; it never raises out of `query_brokers`. So one
 silent broker costs at most one broker timeout, however many brokers there are.
+
+`write_brokers` runs one write (an operation) on many brokers the same way and sorts what each
+gave into ok / refused / unreachable / timeout, the four cases a command reports per broker.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from nsctl.client.broker_client import AsyncBrokerClient
 from nsctl.client.errors import (
     NameServerConnectionError,
     NameServerError,
+    NameServerResponseError,
     NameServerTimeoutError,
 )
+from nsctl.client.operations import Operation
 from nsctl.protocol.broker_models import BrokerRuntimeInfo, utf16_order
 from nsctl.protocol.models import ClusterInfo
 
@@ -154,3 +159,90 @@ async def runtime_infos(
     return await query_brokers(
         addresses, lambda client: client.get_broker_runtime_info(), **settings
     )
+
+
+#: What a write did on one broker.
+WriteStatus = Literal["ok", "refused", "unreachable", "timeout"]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerWriteResult(Generic[T]):
+    """One broker's outcome of a write.
+
+    - "ok": the broker answered SUCCESS (`value` is the parsed result, None for most writes);
+    - "refused": it answered an error code (`code`, `remark`: 29 for a bad or system topic);
+    - "unreachable": no connection, a connection that broke, or an answer that is not the
+      protocol (no usable answer at all);
+    - "timeout": no complete answer in time (or not asked before the overall deadline).
+    """
+
+    address: str
+    status: WriteStatus
+    value: T | None = None
+    code: int | None = None
+    remark: str | None = None
+    error: NameServerError | None = None
+    latency_ms: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def error_text(self) -> str | None:
+        return None if self.error is None else " ".join(str(self.error).split())
+
+
+def write_status(error: NameServerError | None) -> WriteStatus:
+    """The write status an error stands for (None: the write succeeded)."""
+    if error is None:
+        return "ok"
+    if isinstance(error, NameServerResponseError):
+        return "refused"
+    if isinstance(error, NameServerTimeoutError):
+        return "timeout"
+    return "unreachable"
+
+
+async def write_brokers(
+    addresses: Iterable[str],
+    operation: Operation[T] | Callable[[str], Operation[T]],
+    **settings: Any,
+) -> dict[str, BrokerWriteResult[T]]:
+    """Run `operation` on every distinct address in parallel, within `query_brokers`'s bounds
+    (`timeout` per broker, one overall `deadline`, `concurrency`, `ssl_context`). Never raises
+    for a broker's failure: each address gets its `BrokerWriteResult`, in the given order.
+
+    `operation` may be a function of the address, for a write that differs per broker
+    (updateTopicPerm keeps each broker's own queue numbers)."""
+    if isinstance(operation, Operation):
+        fixed = operation
+        answers = await query_brokers(addresses, lambda client: client.execute(fixed), **settings)
+    else:
+        per_address = operation
+        answers = await query_brokers(
+            addresses, lambda client: client.execute(per_address(client.address)), **settings
+        )
+    results: dict[str, BrokerWriteResult[T]] = {}
+    for address, answer in answers.items():
+        error = answer.error
+        refused = isinstance(error, NameServerResponseError)
+        results[address] = BrokerWriteResult(
+            address,
+            write_status(error),
+            value=answer.value,
+            code=error.code if refused else None,  # type: ignore[union-attr]
+            remark=error.remark if refused else None,  # type: ignore[union-attr]
+            error=error,
+            latency_ms=answer.latency_ms,
+        )
+    return results
+
+
+def write_brokers_sync(
+    addresses: Iterable[str],
+    operation: Operation[T] | Callable[[str], Operation[T]],
+    **settings: Any,
+) -> dict[str, BrokerWriteResult[T]]:
+    """`write_brokers` from blocking code (runs its own event loop)."""
+    return asyncio.run(write_brokers(addresses, operation, **settings))

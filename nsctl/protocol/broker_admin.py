@@ -340,6 +340,34 @@ def check_attributes(
     return result
 
 
+def check_attribute_values(
+    edits: AttributeEdits, known: Mapping[str, AttributeSpec] = TOPIC_ATTRIBUTES
+) -> AttributeEdits:
+    """The checks that need no knowledge of the topic's current attributes: every key is one
+    the broker knows and every value one it accepts. Returns `edits`."""
+    for key in (*edits.set, *edits.delete):
+        if key not in known:
+            raise InvalidArgument(f"unsupported key: {key}")
+    for key, value in edits.set.items():
+        known[key].check(value)
+    return edits
+
+
+def validate_topic_write(
+    topic: str,
+    read_queue_nums: int,
+    write_queue_nums: int,
+    perm: int,
+    attributes: str | None = None,
+) -> AttributeEdits:
+    """Everything a client can check before UPDATE_AND_CREATE_TOPIC: the name (not a system
+    topic), the queue counts, the perm and the attribute text. Returns the parsed edits."""
+    validate_topic(topic)
+    validate_queue_nums(read_queue_nums, write_queue_nums)
+    validate_perm(perm)
+    return check_attribute_values(parse_attributes(attributes))
+
+
 # --- subscription groups -------------------------------------------------------------------
 
 

@@ -5,6 +5,12 @@ answered and its response queued for writing within one `data_received` call. Re
 requests that arrive together (pipelining) leave in few writes (see `_Connection` for what a
 connection may make the server buffer).
 
+`FrameListener` is the listening side on its own: it accepts connections, cuts the stream into
+frames and hands each request to a `RequestHandler`. The NameServer is one (its handler is the
+`Dispatcher`); the stand-in brokers of `nsctl.standin` are others. A handler answers at once,
+or with an awaitable when it must talk to someone else first (a broker registers a new topic
+before it answers): the connection then holds the frames after it until that answer is out.
+
 Without TLS, asyncio's `create_server` accepts connections; with TLS, `tls.SniffingListener`
 does, so that TLS and plaintext can share the port. Either way every connection is a
 `_Connection`, admitted only while fewer than `max_connections` are open.
@@ -15,14 +21,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 import itertools
 import logging
 import socket
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
+from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import decode_payload, encode
+from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH, decode_payload, encode
 from nsctl.server.answer_cache import CACHEABLE_CODES, AnswerCache
 from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
@@ -40,7 +50,121 @@ _WRITE_BATCH = 256 * 1024
 _LENGTH = struct.Struct(">i")
 
 
-class NameServer:
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """Bytes to write as they are instead of an encoded response (a captured frame, or on
+    purpose something that is not a frame); `close` closes the connection once written."""
+
+    data: bytes
+    close: bool = False
+
+
+#: What a handler gives for one request: a response, raw bytes, or None for no answer at all.
+Answer = RemotingCommand | RawAnswer | None
+
+
+class RequestHandler(Protocol):
+    """What a `FrameListener` hands its requests to."""
+
+    def handle(
+        self, request: RemotingCommand, conn: Hashable, peer_host: str
+    ) -> Answer | Awaitable[Answer]: ...
+
+    def connection_closed(self, conn: Hashable) -> None: ...
+
+
+class FrameListener:
+    """Listens on host:port and answers every frame through `handler`, on the running loop."""
+
+    #: The NameServer answers from its cache when it has one; other listeners have none.
+    answer_cache: AnswerCache | None = None
+
+    def __init__(
+        self,
+        handler: RequestHandler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_frame_length: int = DEFAULT_MAX_FRAME_LENGTH,
+        idle_timeout: int = 0,
+        max_connections: int = 10_000,
+        backlog: int = 1024,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.max_frame_length = max_frame_length
+        self.connections: dict[int, _Connection] = {}
+        self._idle_timeout = idle_timeout
+        self._max_connections = max_connections
+        self._backlog = backlog
+        self._ids = itertools.count(1)
+        self._server: asyncio.base_events.Server | None = None
+        self._listener: SniffingListener | None = None
+        self._refusals = _Throttle(interval=1.0)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def idle_timeout(self) -> int:
+        """Seconds without traffic after which a connection is closed (0: never)."""
+        return self._idle_timeout
+
+    @property
+    def max_connections(self) -> int:
+        return self._max_connections
+
+    async def listen(self) -> None:
+        """Accept plaintext connections on host:port (port 0: a free one, then `port` says
+        which)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._new_connection,
+            host=self.host,
+            port=self.port,
+            backlog=self._backlog,
+            reuse_address=True,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def _new_connection(self, *, admitted: bool = False) -> _Connection:
+        return _Connection(self, next(self._ids), admitted=admitted)
+
+    def admit(self, peer: str) -> bool:
+        """Whether a new connection from `peer` may open: fewer than max_connections are."""
+        opening = self._listener.opening if self._listener is not None else 0
+        count = len(self.connections) + opening
+        limit = self.max_connections
+        if count < limit:
+            return True
+        folded = self._refusals.fire(asyncio.get_running_loop().time())
+        if folded is not None:
+            more = f"; {folded} more refused since the last such line" if folded else ""
+            log.warning(
+                "refusing connection from %s: %d connections open (--max-connections %d)%s",
+                peer,
+                count,
+                limit,
+                more,
+            )
+        return False
+
+    async def close(self) -> None:
+        """Stop listening, close every connection and wait until they are gone."""
+        if self._server is not None:
+            self._server.close()
+        if self._listener is not None:
+            await self._listener.close()
+        for connection in list(self.connections.values()):
+            connection.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=5)
+
+
+class NameServer(FrameListener):
     """One NameServer: state, dispatcher and listening socket on the running event loop."""
 
     def __init__(self, config: NamesrvConfig, *, kv_store: KVStore | None = None) -> None:
@@ -48,21 +172,25 @@ class NameServer:
         self.kv = kv_store or KVStore(config.text("kvConfigPath"))
         self.table = RouteTable()
         self.dispatcher = Dispatcher(self.table, self.kv, config)
+        super().__init__(
+            self.dispatcher,
+            host=config.text("bindAddress"),
+            port=config.number("listenPort"),
+            max_frame_length=config.max_frame_length,
+            backlog=config.number("serverSocketBacklog"),
+        )
         #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
         self.answer_cache = AnswerCache() if config.answer_cache else None
-        self.connections: dict[int, _Connection] = {}
-        self.max_frame_length = config.max_frame_length
-        self._ids = itertools.count(1)
-        self._server: asyncio.base_events.Server | None = None
-        self._listener: SniffingListener | None = None
-        self._refusals = _Throttle(interval=1.0)
         self._housekeeping: asyncio.Task | None = None
-        self.host = config.text("bindAddress")
-        self.port = config.number("listenPort")
 
     @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+    def idle_timeout(self) -> int:
+        # Read from the config each time: UPDATE_NAMESRV_CONFIG may change it.
+        return self.config.number("serverChannelMaxIdleTimeSeconds")
+
+    @property
+    def max_connections(self) -> int:
+        return self.config.max_connections
 
     async def start(self) -> None:
         """Load the KV store, listen, and start the expiry scan. Raises if either fails
@@ -70,14 +198,7 @@ class NameServer:
         self.kv.load()
         loop = asyncio.get_running_loop()
         if self.config.tls is None:
-            self._server = await loop.create_server(
-                self._new_connection,
-                host=self.host,
-                port=self.port,
-                backlog=self.config.number("serverSocketBacklog"),
-                reuse_address=True,
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
+            await self.listen()
         else:
             self._listener = self._tls_listener()
             self._listener.start()
@@ -99,7 +220,7 @@ class NameServer:
         sock = socket.create_server(
             address, family=family, backlog=self.config.number("serverSocketBacklog")
         )
-        idle = self.config.number("serverChannelMaxIdleTimeSeconds")
+        idle = self.idle_timeout
         return SniffingListener(
             sock,
             context,
@@ -108,27 +229,6 @@ class NameServer:
             first_byte_timeout=idle if idle > 0 else None,
             enforcing=settings.mode == "enforcing",
         )
-
-    def _new_connection(self, *, admitted: bool = False) -> _Connection:
-        return _Connection(self, next(self._ids), admitted=admitted)
-
-    def admit(self, peer: str) -> bool:
-        """Whether a new connection from `peer` may open: fewer than max_connections are."""
-        opening = self._listener.opening if self._listener is not None else 0
-        count = len(self.connections) + opening
-        if count < self.config.max_connections:
-            return True
-        folded = self._refusals.fire(asyncio.get_running_loop().time())
-        if folded is not None:
-            more = f"; {folded} more refused since the last such line" if folded else ""
-            log.warning(
-                "refusing connection from %s: %d connections open (--max-connections %d)%s",
-                peer,
-                count,
-                self.config.max_connections,
-                more,
-            )
-        return False
 
     async def _scan_brokers_forever(self) -> None:
         interval = max(self.config.number("scanNotActiveBrokerInterval"), 10) / 1000
@@ -156,15 +256,7 @@ class NameServer:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
-        if self._server is not None:
-            self._server.close()
-        if self._listener is not None:
-            await self._listener.close()
-        for connection in list(self.connections.values()):
-            connection.close()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), timeout=5)
+        await self.close()
         log.info("NameServer on %s stopped", self.address)
 
 
@@ -181,10 +273,12 @@ class _Connection(asyncio.Protocol):
     answered at once, so only the frame in progress is buffered, and it cannot exceed
     `max_frame_length`. Outgoing: once the transport's buffer passes its high-water mark
     (the peer does not read its answers), reading stops, and requests already read wait
-    unanswered in `_pending` (at most one read's worth) until the peer catches up.
+    unanswered in `_pending` (at most one read's worth) until the peer catches up. A handler
+    that answers with an awaitable holds the connection the same way until its answer is
+    written: answers leave in request order, and the frames behind it wait in `_pending`.
     """
 
-    def __init__(self, server: NameServer, conn_id: int, *, admitted: bool = False) -> None:
+    def __init__(self, server: FrameListener, conn_id: int, *, admitted: bool = False) -> None:
         self.server = server
         self.conn_id = conn_id
         self.admitted = admitted
@@ -197,9 +291,11 @@ class _Connection(asyncio.Protocol):
         #: When the frame now being received started: a frame trickled in byte by byte keeps
         #: a connection active, yet must not hold its buffer forever.
         self.frame_started: float | None = None
-        self.idle_timeout = server.config.number("serverChannelMaxIdleTimeSeconds")
+        self.idle_timeout = server.idle_timeout
         self._idle_timer: asyncio.TimerHandle | None = None
         self._writing_paused = False
+        #: The task finishing an answer the handler gave as an awaitable, while there is one.
+        self._deferred: asyncio.Task | None = None
         #: Bytes received and not answered yet: the frame in progress, and while the peer does
         #: not read its answers, the frames read before reading stopped. A bytearray, so that
         #: a large frame arriving in many reads is not copied again with each one.
@@ -235,10 +331,11 @@ class _Connection(asyncio.Protocol):
         if self._failed:
             return
         pending = self._pending
-        if pending or self._writing_paused:
+        held = self._writing_paused or self._deferred is not None
+        if pending or held:
             pending += data
             # While reading is paused, only a transport's last read gets here: keep it.
-            if self._writing_paused or len(pending) < self._needed:
+            if held or len(pending) < self._needed:
                 return
             data = bytes(pending)
             self._pending = bytearray()
@@ -255,7 +352,7 @@ class _Connection(asyncio.Protocol):
         keep the rest in `_pending` (the frame in progress, or when the peer stops reading,
         the frames not answered yet, for `resume_writing`). A malformed frame closes the
         connection once the frames before it are answered. Returns whether a frame was."""
-        dispatcher = self.server.dispatcher
+        dispatcher = self.server.handler
         cache = self.server.answer_cache
         out: list[bytes] = []
         size = 0
@@ -287,6 +384,26 @@ class _Connection(asyncio.Protocol):
                     self._fail(out, str(exc))
                     return True
                 offset = end
+                if isinstance(encoded, RawAnswer):
+                    # Raw bytes, possibly closing: what came before goes out first.
+                    out.append(encoded.data)
+                    self._write(out)
+                    out, size = [], 0
+                    if encoded.close:
+                        self._failed = True
+                        self._pending = bytearray()
+                        self.close()
+                        return True
+                    encoded = None
+                if self._deferred is not None:
+                    # The handler answers later: hold the rest until it has.
+                    if out:
+                        self._write(out)
+                    self._pending = bytearray(buf[offset:])
+                    self._needed = 0
+                    if self.transport is not None:
+                        self.transport.pause_reading()
+                    return True
                 if encoded is not None:
                     out.append(encoded)
                     size += len(encoded)
@@ -308,23 +425,57 @@ class _Connection(asyncio.Protocol):
 
     def _answer_frame(
         self, buf: bytes, start: int, end: int, cache: AnswerCache | None
-    ) -> bytes | None:
+    ) -> bytes | RawAnswer | None:
         """The normal path for the frame buf[start:end]: decode, dispatch, encode; the answer
-        may enter the cache."""
+        may enter the cache. An awaitable answer starts `_deferred` and gives None here."""
         request = decode_payload(buf[start + 4 : end])
-        dispatcher = self.server.dispatcher
+        dispatcher = self.server.handler
         response = dispatcher.handle(request, self.conn_id, self.peer_host)
-        if response is None:
+        if response is None or isinstance(response, RawAnswer):
+            return response
+        if inspect.isawaitable(response):
+            self._deferred = self.loop.create_task(self._finish(request, response))
             return None
-        try:
-            encoded = encode(response)
-        except ProtocolError as exc:
-            log.warning("cannot encode the answer to code %s: %s", request.code, exc)
+        encoded = self._encode(request, response)
+        if encoded is None:
             return None
         if cache is not None and request.code in CACHEABLE_CODES and dispatcher.answers_settled():
             cache.sync(dispatcher.state_generation())
             cache.admit(buf[start:end], request, response, encoded)
         return encoded
+
+    @staticmethod
+    def _encode(request: RemotingCommand, response: RemotingCommand) -> bytes | None:
+        try:
+            return encode(response)
+        except ProtocolError as exc:
+            log.warning("cannot encode the answer to code %s: %s", request.code, exc)
+            return None
+
+    async def _finish(self, request: RemotingCommand, pending: Awaitable[Answer]) -> None:
+        """Write the answer a handler gave as an awaitable, then go on with the held frames."""
+        try:
+            response = await pending
+        except Exception:
+            # A handler's bug must not leave the peer waiting on a held connection.
+            log.exception("answering code %s failed; closing the connection", request.code)
+            self._deferred = None
+            self._failed = True
+            self.close()
+            return
+        if isinstance(response, RawAnswer):
+            self._write([response.data])
+            if response.close:
+                self._deferred = None
+                self._failed = True
+                self.close()
+                return
+        elif response is not None:
+            encoded = self._encode(request, response)
+            if encoded is not None:
+                self._write([encoded])
+        self._deferred = None
+        self._drain_backlog()
 
     def _fail(self, out: list[bytes], reason: str) -> None:
         """A malformed frame: the stream is out of sync. Answer what came before it, close."""
@@ -352,11 +503,16 @@ class _Connection(asyncio.Protocol):
         self.loop.call_soon(self._drain_backlog)
 
     def _drain_backlog(self) -> None:
-        if self._writing_paused or self.transport is None or self.transport.is_closing():
+        if (
+            self._writing_paused
+            or self._deferred is not None
+            or self.transport is None
+            or self.transport.is_closing()
+        ):
             return
         pending, self._pending = bytes(self._pending), bytearray()
         self._answer(pending)
-        if not self._writing_paused and not self._failed:
+        if not self._writing_paused and self._deferred is None and not self._failed:
             self.transport.resume_reading()
 
     def _check_idle(self) -> None:
@@ -388,8 +544,11 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         self.server.connections.pop(self.conn_id, None)
-        self.server.dispatcher.connection_closed(self.conn_id)
+        self.server.handler.connection_closed(self.conn_id)
 
 
 def _expected(pending: bytes | bytearray) -> int | None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from nsctl.client import BrokerAgent, NameServerClient, NameServerError
 from nsctl.client.broker import system_topics
-from nsctl.protocol.register import RegisterBrokerResult, TopicConfig
+from nsctl.protocol.frame import decode
+from nsctl.protocol.register import RegisterBrokerBody, RegisterBrokerResult, TopicConfig
 from nsctl.server import EmbeddedNameServer
 
 INTERVAL = 0.2
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def brokers_on(address: str) -> dict[str, dict[int, str]]:
@@ -38,8 +41,18 @@ def test_system_topics_of_a_real_broker() -> None:
     assert topics["TBW102"].perm == 7 and topics["TBW102"].write_queue_nums == 8
     for name in ("C1", "broker-x", "SELF_TEST_TOPIC", "OFFSET_MOVED_EVENT", "SCHEDULE_TOPIC_XXXX"):
         assert name in topics
-    for name in ("RMQ_SYS_TRANS_HALF_TOPIC", "BenchmarkTest", "RMQ_SYS_TRACE_TOPIC"):
+    for name in ("RMQ_SYS_TRANS_HALF_TOPIC", "BenchmarkTest"):
         assert name in topics
+
+
+def test_system_topics_are_those_a_5_3_3_broker_registers() -> None:
+    frame = (
+        DATA / "frames-topic-admin-5.3.3" / "010_REGISTER_BROKER-updateTopic-b-periodic_request.bin"
+    )
+    request = decode(frame.read_bytes())
+    body = RegisterBrokerBody.decode_request(request.body, compressed=False, version=479)
+    registered = {k: v for k, v in body.topics.items() if not k.startswith("Admin")}
+    assert system_topics("DefaultCluster", "broker-a") == registered
 
 
 def test_data_version_changes_with_the_topic_set() -> None:

@@ -12,6 +12,7 @@ from nsctl.protocol.broker_admin import (
     InvalidArgument,
     SubscriptionGroupConfig,
     SubscriptionGroupWrapper,
+    check_attribute_values,
     check_attributes,
     dlq_topic,
     is_system_topic,
@@ -23,6 +24,7 @@ from nsctl.protocol.broker_admin import (
     validate_perm,
     validate_queue_nums,
     validate_topic,
+    validate_topic_write,
 )
 from nsctl.protocol.register import DataVersion
 
@@ -126,6 +128,23 @@ def test_attribute_edits_apply_as_the_broker_does() -> None:
     assert check_attributes(parse_attributes("+queue.type=BatchCQ"), create=True) == {
         "queue.type": "BatchCQ"
     }
+
+
+def test_a_whole_topic_write_is_checked_before_sending() -> None:
+    edits = validate_topic_write("AdminFifo", 8, 8, 6, "+message.type=FIFO")
+    assert edits.set == {"message.type": "FIFO"}
+    assert not validate_topic_write("AdminT", 4, 4, 4)
+    for args, words in [
+        (("TBW102", 8, 8, 6), "conflict with system topic"),
+        (("T", 0, 8, 6), "readQueueNums"),
+        (("T", 8, 8, 7), "perm must be one of 2|4|6"),
+        (("T", 8, 8, 6, "+nope=1"), "unsupported key: nope"),
+        (("T", 8, 8, 6, "+message.type=LOUD"), "value is not in set"),
+        (("T", 8, 8, 6, "message.type"), "delete attribute format is wrong"),
+    ]:
+        with pytest.raises(InvalidArgument, match=words):
+            validate_topic_write(*args)
+    assert check_attribute_values(parse_attributes("-message.type")).delete == ("message.type",)
 
 
 def test_predefined_groups_have_javas_defaults() -> None:
