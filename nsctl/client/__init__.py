@@ -1,6 +1,10 @@
 """Client library for RocketMQ NameServers: sync and asyncio clients, managers with failover,
 retries and caches, address discovery, and a broker agent.
 
+Every one of them takes `credentials=Credentials(access_key, secret_key)` (on a manager, through
+`NameServerConfig`): each request then goes out signed for ACL, and a refusal is a
+`PermissionDeniedError` naming the access key used.
+
 The blocking path (`NameServerClient`, `NameServerManager`, discovery) imports neither asyncio
 nor httpx; the asyncio classes and `BrokerAgent` are loaded on first access.
 """
@@ -20,9 +24,11 @@ from nsctl.client.errors import (
     NameServerResponseError,
     NameServerTimeoutError,
     NoNameServerAddressError,
+    PermissionDeniedError,
     TopicNotFoundError,
 )
 from nsctl.client.manager import NameServerConfig, NameServerManager
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 
 if TYPE_CHECKING:
@@ -36,6 +42,7 @@ __all__ = [
     "AsyncNameServerClient",
     "AsyncNameServerManager",
     "BrokerAgent",
+    "Credentials",
     "KVConfigNotFoundError",
     "NameServerClient",
     "NameServerConfig",
@@ -47,6 +54,7 @@ __all__ = [
     "NameServerResponseError",
     "NameServerTimeoutError",
     "NoNameServerAddressError",
+    "PermissionDeniedError",
     "ResolvedAddresses",
     "TopicNotFoundError",
     "create_async_client",
@@ -87,6 +95,7 @@ def create_nameserver_manager(
     max_retry_times: int = 3,
     retry_interval: float = 1.0,
     serialize_type: SerializeType = SerializeType.JSON,
+    credentials: Credentials | None = None,
 ) -> NameServerManager:
     """A started blocking manager over `nameserver_addrs` ("host:port;host:port")."""
     config = NameServerConfig(nameserver_addrs, **_settings(locals()))
@@ -102,6 +111,7 @@ def create_async_nameserver_manager(
     max_retry_times: int = 3,
     retry_interval: float = 1.0,
     serialize_type: SerializeType = SerializeType.JSON,
+    credentials: Credentials | None = None,
 ) -> AsyncNameServerManager:
     """An asyncio manager (use `async with`, or `await manager.stop()` when done)."""
     config = NameServerConfig(nameserver_addrs, **_settings(locals()))
@@ -116,6 +126,7 @@ def create_sync_client(
     connect_timeout: float = 3.0,
     serialize_type: SerializeType = SerializeType.JSON,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
 ) -> NameServerClient:
     return NameServerClient(
         address,
@@ -123,6 +134,7 @@ def create_sync_client(
         connect_timeout=connect_timeout,
         serialize_type=serialize_type,
         ssl_context=ssl_context,
+        credentials=credentials,
     )
 
 
@@ -132,6 +144,7 @@ def create_async_client(
     connect_timeout: float = 3.0,
     serialize_type: SerializeType = SerializeType.JSON,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
 ) -> AsyncNameServerClient:
     from nsctl.client.client import AsyncNameServerClient
 
@@ -141,4 +154,5 @@ def create_async_client(
         connect_timeout=connect_timeout,
         serialize_type=serialize_type,
         ssl_context=ssl_context,
+        credentials=credentials,
     )
