@@ -1,4 +1,4 @@
-"""An empty KV value is a value: the store keeps it, `serve` answers it, the CLI shows it.
+"""An empty string is a value: the KV store keeps it, `serve` answers it, the CLI shows it.
 
 Over the ROCKETMQ serialization `serve` does what Java 5.3.3 does with the null its decoder
 makes of a zero-length value: PUT_KV_CONFIG stores null, which reads as "not found", is left
@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 from nsctl.protocol.codes import ResponseCode, SerializeType
-from nsctl.protocol.models import KVTable
+from nsctl.protocol.models import KVTable, TopicRouteData
 from nsctl.server.kvstore import KVStore
-from tests.server.wire import WireClient, request
+from tests.server.wire import WireClient, register_request, request
 
 ROCKETMQ = SerializeType.ROCKETMQ
 
@@ -105,3 +105,26 @@ def test_put_empty_value_then_get_and_list_through_nsctl_serve(serve_process):
     assert (listed.returncode, listed.stdout) == (0, "keep=\n"), listed.stderr
     as_json = _nsctl(address, "getKV", "-s", "app", "-k", "keep", "-o", "json")
     assert json.loads(as_json.stdout) == {"namespace": "app", "key": "keep", "value": ""}
+
+
+def test_zone_mode_and_blank_zone_names_read_as_java_reads_them(nameserver):
+    """5.3.3's zone hook: Boolean.parseBoolean of the mode (no trimming), a blank name is no
+    filter, and a name is used as sent."""
+    with WireClient(nameserver.address) as client:
+        for name, addr, zone in (("a", "127.0.0.1:10911", "z1"), ("b", "127.0.0.1:10921", "z2")):
+            extra = {"__ZONE_NAME": zone}
+            assert (
+                client.call(
+                    register_request(broker_name=name, broker_addr=addr, extra_ext=extra)
+                ).code
+                == 0
+            )
+
+        def brokers(**ext: str) -> list[str]:
+            answer = client.call(request(105, {"topic": "TopicTest", **ext}))
+            return sorted(b.broker_name for b in TopicRouteData.decode(answer.body).broker_datas)
+
+        assert brokers(__ZONE_MODE="true", __ZONE_NAME="Z1") == ["a"]
+        assert brokers(__ZONE_MODE=" true", __ZONE_NAME="z1") == ["a", "b"]
+        assert brokers(__ZONE_MODE="true", __ZONE_NAME=" \t") == ["a", "b"]
+        assert brokers(__ZONE_MODE="true", __ZONE_NAME=" z1") == []  # nothing in zone " z1"
