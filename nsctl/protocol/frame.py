@@ -76,9 +76,9 @@ def encode_json_header(command: RemotingCommand) -> bytes:
 
 
 def encode_rocketmq_header(command: RemotingCommand) -> bytes:
-    """The ROCKETMQ binary header, written as Java writes it: an empty remark is left out, an
-    empty ext value is written with length 0 (only a missing one is left out), and so is an
-    ext field without a name, which the layout cannot carry."""
+    """The ROCKETMQ binary header, written as Java writes it: an empty remark is left out; an
+    empty ext value is written with length 0. Left out are only a missing value and a field
+    without a name (which a reader would take for null)."""
     code, version = int(command.code), int(command.version)
     if not -32768 <= code <= 32767:
         raise ProtocolError(f"code {code} does not fit the ROCKETMQ header's int16 field")
