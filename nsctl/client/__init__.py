@@ -1,6 +1,10 @@
 """Client library for RocketMQ NameServers: sync and asyncio clients, managers with failover,
 retries and caches, address discovery, and a broker agent.
 
+Every one of them takes `credentials=Credentials(access_key, secret_key)` (on a manager, through
+`NameServerConfig`): each request then goes out signed for ACL, and a refusal is a
+`PermissionDeniedError` naming the access key used.
+
 The blocking path (`NameServerClient`, `NameServerManager`, discovery) imports neither asyncio
 nor httpx; the asyncio classes and `BrokerAgent` are loaded on first access.
 """
@@ -26,14 +30,17 @@ if TYPE_CHECKING:
         NameServerResponseError,
         NameServerTimeoutError,
         NoNameServerAddressError,
+        PermissionDeniedError,
         TopicNotFoundError,
     )
     from nsctl.client.manager import AsyncNameServerManager, NameServerConfig, NameServerManager
+    from nsctl.protocol.acl import Credentials
 
 __all__ = [
     "AsyncNameServerClient",
     "AsyncNameServerManager",
     "BrokerAgent",
+    "Credentials",
     "KVConfigNotFoundError",
     "NameServerClient",
     "NameServerConfig",
@@ -45,6 +52,7 @@ __all__ = [
     "NameServerResponseError",
     "NameServerTimeoutError",
     "NoNameServerAddressError",
+    "PermissionDeniedError",
     "ResolvedAddresses",
     "TopicNotFoundError",
     "create_async_client",
@@ -67,6 +75,8 @@ _LAZY = {
     "NameServerResponseError": "nsctl.client.errors",
     "NameServerTimeoutError": "nsctl.client.errors",
     "NoNameServerAddressError": "nsctl.client.errors",
+    "PermissionDeniedError": "nsctl.client.errors",
+    "Credentials": "nsctl.protocol.acl",
     "ResolvedAddresses": "nsctl.client.discovery",
     "TopicNotFoundError": "nsctl.client.errors",
     "parse_addresses": "nsctl.client.discovery",
@@ -100,6 +110,7 @@ def create_nameserver_manager(
     max_retry_times: int = 3,
     retry_interval: float = 1.0,
     serialize_type: SerializeType = SerializeType.JSON,
+    credentials: Credentials | None = None,
 ) -> NameServerManager:
     """A started blocking manager over `nameserver_addrs` ("host:port;host:port")."""
     settings = _settings(locals())
@@ -118,6 +129,7 @@ def create_async_nameserver_manager(
     max_retry_times: int = 3,
     retry_interval: float = 1.0,
     serialize_type: SerializeType = SerializeType.JSON,
+    credentials: Credentials | None = None,
 ) -> AsyncNameServerManager:
     """An asyncio manager (use `async with`, or `await manager.stop()` when done)."""
     settings = _settings(locals())
@@ -134,6 +146,7 @@ def create_sync_client(
     connect_timeout: float = 3.0,
     serialize_type: SerializeType = SerializeType.JSON,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
 ) -> NameServerClient:
     from nsctl.client.client import NameServerClient
 
@@ -143,6 +156,7 @@ def create_sync_client(
         connect_timeout=connect_timeout,
         serialize_type=serialize_type,
         ssl_context=ssl_context,
+        credentials=credentials,
     )
 
 
@@ -152,6 +166,7 @@ def create_async_client(
     connect_timeout: float = 3.0,
     serialize_type: SerializeType = SerializeType.JSON,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
 ) -> AsyncNameServerClient:
     from nsctl.client.client import AsyncNameServerClient
 
@@ -161,4 +176,5 @@ def create_async_client(
         connect_timeout=connect_timeout,
         serialize_type=serialize_type,
         ssl_context=ssl_context,
+        credentials=credentials,
     )

@@ -3,7 +3,8 @@
 Each request registers a future under its opaque; `data_received` decodes frames and resolves
 the future whose opaque the response carries, whatever order the server answers in. A
 connection (`_Link`) owns its pending table, so requests of a connection that died can never be
-answered by its successor. A timeout closes the connection, as the Java client does.
+answered by its successor. A timeout closes the connection, as the Java client does. With
+`credentials` every frame it sends is signed for ACL (`nsctl.protocol.acl`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
+from nsctl.protocol.acl import Credentials, sign_command
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
@@ -130,7 +132,7 @@ class _Link(asyncio.Protocol):
 
 class AsyncConnection:
     """A lazily opened, self-healing asyncio connection to `address`; TLS when `ssl_context`
-    is given."""
+    is given, every request signed when `credentials` are."""
 
     def __init__(
         self,
@@ -138,11 +140,13 @@ class AsyncConnection:
         *,
         connect_timeout: float = 3.0,
         ssl_context: ssl.SSLContext | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.address = address
         self.host, self.port = split_host_port(address)
         self.connect_timeout = connect_timeout
         self.ssl_context = ssl_context
+        self.credentials = credentials
         self._link: _Link | None = None
         self._connecting: asyncio.Task[_Link] | None = None
 
@@ -153,6 +157,7 @@ class AsyncConnection:
     async def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        command = sign_command(command, self.credentials)
         link = self._link
         reused = link is not None and link.is_open
         received_before = link.received if link is not None else 0
@@ -190,6 +195,7 @@ class AsyncConnection:
 
     async def oneway(self, command: RemotingCommand, timeout: float) -> None:
         loop = asyncio.get_running_loop()
+        command = sign_command(command, self.credentials)
         link = await self._open(loop.time() + timeout)
         await link.write(encode(command))
 

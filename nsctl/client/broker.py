@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from nsctl.client.client import AsyncNameServerClient
 from nsctl.client.errors import NameServerError, is_server_side_failure
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import AUTO_CREATE_TOPIC, SELF_TEST_TOPIC, SYNC_BROKER_MEMBER_TOPIC_PREFIX
 from nsctl.protocol.register import (
     DataVersion,
@@ -85,6 +86,7 @@ class BrokerAgent:
         register_interval: float = 30.0,
         timeout: float = 3.0,
         ssl_context: ssl.SSLContext | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.addresses = list(addresses)
         if not self.addresses:
@@ -101,6 +103,8 @@ class BrokerAgent:
         self.register_interval = register_interval
         self.timeout = timeout
         self.ssl_context = ssl_context
+        #: Signs every request to the NameServers (ACL), as a broker's own hook would.
+        self.credentials = credentials
         self._user_topics: dict[str, TopicConfig] = {}
         self._table: dict[str, TopicConfig] = {}
         self._data_version = DataVersion(0, _now_ms(), 0)
@@ -354,6 +358,7 @@ class BrokerAgent:
                 timeout=self.timeout,
                 connect_timeout=self.timeout,
                 ssl_context=self.ssl_context,
+                credentials=self.credentials,
             )
             self._clients[address] = client
         return client

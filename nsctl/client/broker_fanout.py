@@ -30,6 +30,8 @@ from nsctl.protocol.models import ClusterInfo
 if TYPE_CHECKING:
     import ssl
 
+    from nsctl.protocol.acl import Credentials
+
 T = TypeVar("T")
 
 #: Brokers asked at the same time by default.
@@ -88,12 +90,14 @@ async def query_brokers(
     concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
 ) -> dict[str, BrokerAnswer[T]]:
     """Run `query(client)` on every distinct address, at most `concurrency` at a time.
 
     `timeout` bounds each broker (connecting included); `deadline` (default twice `timeout`)
     bounds the whole fan-out: a broker still waiting for a free slot when it passes is reported
-    as timed out without being asked. Answers come back in the order of `addresses`.
+    as timed out without being asked. Answers come back in the order of `addresses`. With
+    `credentials` every query is signed (ACL).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -114,7 +118,11 @@ async def query_brokers(
                 )
             try:
                 client = AsyncBrokerClient(
-                    address, timeout=budget, connect_timeout=budget, ssl_context=ssl_context
+                    address,
+                    timeout=budget,
+                    connect_timeout=budget,
+                    ssl_context=ssl_context,
+                    credentials=credentials,
                 )
             except ValueError:  # a NameServer can list any string as a broker address
                 return BrokerAnswer(

@@ -19,6 +19,8 @@ from nsctl.protocol.codes import MASTER_ID
 if TYPE_CHECKING:
     import ssl
 
+    from nsctl.protocol.acl import Credentials
+
 
 @dataclass
 class BrokerProbe:
@@ -75,11 +77,15 @@ async def probe_listed_brokers(
     *,
     timeout: float = 3.0,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
 ) -> list[BrokerProbe]:
     """Ask every listed broker at once; each gets `timeout` to answer."""
     probes = brokers_listed_in(cluster_snapshots)
     answers = await runtime_infos(
-        [p.address for p in probes], timeout=timeout, ssl_context=ssl_context
+        [p.address for p in probes],
+        timeout=timeout,
+        ssl_context=ssl_context,
+        credentials=credentials,
     )
     for probe in probes:
         answer = answers[probe.address]

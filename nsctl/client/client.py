@@ -4,6 +4,10 @@ Both get every NameServer call from `NameServerCalls`, which only builds the ope
 (`nsctl.client.operations`) and hands it to the class's `_execute`: the sync client sends it on
 a socket and returns the result, the async client returns an awaitable of it. The asyncio
 transport is imported when an async client is created, so importing this module stays cheap.
+
+With `credentials` (`nsctl.protocol.acl.Credentials`) the transport signs every request for
+ACL, and a refusal (NO_PERMISSION) comes back as `PermissionDeniedError` naming the access key
+the request was signed with, or saying it went unsigned.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nsctl.client import operations as ops
+from nsctl.client.errors import PermissionDeniedError
 from nsctl.client.operations import Operation
 from nsctl.client.sync_transport import SyncConnection
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import FLAG_ONEWAY, OpaqueCounter, RemotingCommand
 from nsctl.protocol.models import (
@@ -217,12 +223,27 @@ def _with_opaque(command: RemotingCommand) -> RemotingCommand:
     return dataclasses.replace(command, opaque=OPAQUES.next())
 
 
+def _result(
+    operation: Operation[T],
+    response: RemotingCommand,
+    address: str,
+    credentials: Credentials | None,
+) -> T:
+    """The operation's result; a refusal names the credentials the request went out with."""
+    try:
+        return operation.parse(response, address)
+    except PermissionDeniedError as refused:
+        access_key = credentials.access_key if credentials is not None else None
+        raise refused.sent_with(access_key) from None
+
+
 class RemotingClient:
     """A blocking remoting connection to one address (a NameServer or a broker): it moves the
     frames of the operations its subclass's calls build. Thread-safe: threads take turns.
 
     `timeout` bounds each call (connecting included), `connect_timeout` the connect alone.
-    With `ssl_context` the connection is TLS (see `nsctl.client.tls.client_context`).
+    With `ssl_context` the connection is TLS (see `nsctl.client.tls.client_context`); with
+    `credentials` every request is signed (see `nsctl.protocol.acl`).
     """
 
     def __init__(
@@ -233,17 +254,26 @@ class RemotingClient:
         connect_timeout: float = 3.0,
         serialize_type: SerializeType = SerializeType.JSON,
         ssl_context: ssl.SSLContext | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.serialize_type = SerializeType(serialize_type)
         self._connection = SyncConnection(
-            address, connect_timeout=connect_timeout, ssl_context=ssl_context
+            address,
+            connect_timeout=connect_timeout,
+            ssl_context=ssl_context,
+            credentials=credentials,
         )
 
     @property
     def connected(self) -> bool:
         return self._connection.connected
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """What every request is signed with; None: requests go unsigned."""
+        return self._connection.credentials
 
     def request(self, command: RemotingCommand, timeout: float | None = None) -> RemotingCommand:
         """Send `command` (with a fresh opaque) and return the raw response, whatever its code."""
@@ -280,7 +310,7 @@ class RemotingClient:
             self._connection.oneway(command, self.timeout)
             return None
         response = self._connection.request(command, self.timeout)
-        return operation.parse(response, self.address)
+        return _result(operation, response, self.address, self.credentials)
 
 
 class NameServerClient(RemotingClient, NameServerCalls):
@@ -305,6 +335,7 @@ class AsyncRemotingClient:
         connect_timeout: float = 3.0,
         serialize_type: SerializeType = SerializeType.JSON,
         ssl_context: ssl.SSLContext | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         from nsctl.client.async_transport import AsyncConnection
 
@@ -312,12 +343,20 @@ class AsyncRemotingClient:
         self.timeout = timeout
         self.serialize_type = SerializeType(serialize_type)
         self._connection: AsyncConnection = AsyncConnection(
-            address, connect_timeout=connect_timeout, ssl_context=ssl_context
+            address,
+            connect_timeout=connect_timeout,
+            ssl_context=ssl_context,
+            credentials=credentials,
         )
 
     @property
     def connected(self) -> bool:
         return self._connection.connected
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """What every request is signed with; None: requests go unsigned."""
+        return self._connection.credentials
 
     async def request(
         self, command: RemotingCommand, timeout: float | None = None
@@ -359,12 +398,12 @@ class AsyncRemotingClient:
             await self._connection.oneway(command, self.timeout)
             return None
         response = await self._connection.request(command, self.timeout)
-        return operation.parse(response, self.address)
+        return _result(operation, response, self.address, self.credentials)
 
 
 class AsyncNameServerClient(AsyncRemotingClient, NameServerCalls):
     """The asyncio client of one NameServer: every call method returns an awaitable.
 
     Any number of calls may be in flight at once on its single connection, TLS with
-    `ssl_context`.
+    `ssl_context`, signed with `credentials`.
     """

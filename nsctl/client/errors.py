@@ -4,8 +4,8 @@ Everything the library raises on a failed call is a `NameServerError`, so a call
 script) can catch one type and still tell the cases apart: the server could not be reached
 (`NameServerConnectionError`), did not answer in time (`NameServerTimeoutError`), spoke something
 that is not the remoting protocol (`NameServerProtocolError`), answered with an error code
-(`NameServerResponseError` and its children) or answered a body that does not parse
-(`NameServerDataParseError`).
+(`NameServerResponseError` and its children, such as `PermissionDeniedError`) or answered a body
+that does not parse (`NameServerDataParseError`).
 """
 
 from __future__ import annotations
@@ -68,6 +68,50 @@ class TopicNotFoundError(NameServerResponseError):
     """TOPIC_NOT_EXIST (17): the NameServer has no route for the topic."""
 
 
+class PermissionDeniedError(NameServerResponseError):
+    """NO_PERMISSION (16): the server refused the request. From a broker with ACL: the request
+    was unsigned (`username cannot be null.`), its signature did not verify (`check signature
+    failed.`), the user is unknown (`User:X is not found.`) or lacks the grant.
+
+    The clients name the credentials the request went out with: `access_key` is the key it was
+    signed with, None when it was sent unsigned (`signed` False). The message stays one line.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        remark: str | None,
+        *,
+        address: str | None = None,
+        request_code: int | None = None,
+        access_key: str | None = None,
+        signed: bool | None = None,
+    ) -> None:
+        # A remark with line breaks would break the one-line contract of the message.
+        remark = " ".join(remark.split()) if remark else remark
+        super().__init__(code, remark, address=address, request_code=request_code)
+        self.access_key = access_key
+        self.signed = signed
+        if signed is not None:
+            how = (
+                f"signed with access key {access_key!r}"
+                if signed
+                else "sent unsigned: no access key configured"
+            )
+            self.args = (f"{self.args[0]} ({how})",)
+
+    def sent_with(self, access_key: str | None) -> PermissionDeniedError:
+        """The same refusal, naming the access key the request was signed with (None: none)."""
+        return PermissionDeniedError(
+            self.code,
+            self.remark,
+            address=self.address,
+            request_code=self.request_code,
+            access_key=access_key,
+            signed=access_key is not None,
+        )
+
+
 class KVConfigNotFoundError(NameServerResponseError):
     """QUERY_NOT_FOUND (22): no such KV namespace or key."""
 
@@ -80,6 +124,7 @@ _BY_CODE: dict[int, type[NameServerResponseError]] = {
     ResponseCode.TOPIC_NOT_EXIST: TopicNotFoundError,
     ResponseCode.QUERY_NOT_FOUND: KVConfigNotFoundError,
     ResponseCode.INVALID_PARAMETER: InvalidParameterError,
+    ResponseCode.NO_PERMISSION: PermissionDeniedError,
 }
 
 #: Answers that say "this server cannot serve you right now", not "your request is wrong":

@@ -23,6 +23,8 @@ from nsctl.client.snapshot import (
 if TYPE_CHECKING:
     import ssl
 
+    from nsctl.protocol.acl import Credentials
+
 
 @dataclass
 class NameServerHealth:
@@ -90,13 +92,14 @@ async def probe(
     *,
     retries: int = 0,
     retry_interval: float = 0.2,
+    credentials: Credentials | None = None,
 ) -> NameServerHealth:
     """Everything `check` needs from one NameServer; up to `retries` more attempts when it
     cannot be reached, times out or answers a server-side failure."""
     for attempt in range(retries + 1):
         if attempt:
             await asyncio.sleep(retry_interval)
-        health = await _probe_once(address, topics, timeout, ssl_context)
+        health = await _probe_once(address, topics, timeout, ssl_context, credentials)
         if health.reachable or not health.retryable:
             break
     return health
@@ -107,9 +110,14 @@ async def _probe_once(
     topics: list[str],
     timeout: float,
     ssl_context: ssl.SSLContext | None,
+    credentials: Credentials | None = None,
 ) -> NameServerHealth:
     client = AsyncNameServerClient(
-        address, timeout=timeout, connect_timeout=timeout, ssl_context=ssl_context
+        address,
+        timeout=timeout,
+        connect_timeout=timeout,
+        ssl_context=ssl_context,
+        credentials=credentials,
     )
     async with client:
         try:
@@ -154,6 +162,7 @@ async def check_health(
     probe_brokers: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     retries: int = 0,
+    credentials: Credentials | None = None,
 ) -> HealthReport:
     """Probe every address in parallel and judge the expectations.
 
@@ -163,7 +172,10 @@ async def check_health(
     `expect_brokers` counts only masters that answer.
     """
     results = await asyncio.gather(
-        *(probe(a, list(topics), timeout, ssl_context, retries=retries) for a in addresses)
+        *(
+            probe(a, list(topics), timeout, ssl_context, retries=retries, credentials=credentials)
+            for a in addresses
+        )
     )
     report = HealthReport(list(results))
     up = report.reachable
@@ -173,7 +185,10 @@ async def check_health(
             report.failures.append(f"{health.address}: unreachable ({health.error})")
     if probe_brokers:
         report.brokers = await probe_listed_brokers(
-            {h.address: h.clusters for h in up}, timeout=timeout, ssl_context=ssl_context
+            {h.address: h.clusters for h in up},
+            timeout=timeout,
+            ssl_context=ssl_context,
+            credentials=credentials,
         )
         report.failures += [b.failure() for b in report.brokers if not b.reachable]
     for health in up:

@@ -34,6 +34,7 @@ from nsctl.client.errors import (
     TopicNotFoundError,
     is_server_side_failure,
 )
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.models import BrokerData, ClusterInfo, TopicRouteData
 
@@ -58,6 +59,9 @@ class NameServerConfig:
     TLS: `tls=True` verifies the servers against the system's CAs, `tls_ca` against that CA
     file instead, `tls_insecure` not at all (self-signed test clusters); either of the last two
     implies `tls`. An `ssl_context` of your own overrides the three.
+
+    ACL: with `credentials` every request to every NameServer is signed (a NameServer ignores
+    the signature; a broker behind the same settings checks it).
     """
 
     nameserver_addrs: str | list[str]
@@ -72,6 +76,7 @@ class NameServerConfig:
     tls_ca: str | None = None
     tls_insecure: bool = False
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+    credentials: Credentials | None = None
     addresses: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -296,6 +301,7 @@ class _ManagerBase:
                     connect_timeout=self.config.connect_timeout,
                     serialize_type=self.config.serialize_type,
                     ssl_context=self.config.ssl_context,
+                    credentials=self.config.credentials,
                 )
                 self._clients[address] = client
             return client

@@ -1,7 +1,8 @@
 """Blocking transport: one TCP connection to one NameServer.
 
 A request holds the connection's lock from sending until its answer (matched by opaque) is in,
-so threads sharing a connection take turns. Every socket failure becomes a typed error and
+so threads sharing a connection take turns. With `credentials` every frame it sends is signed
+for ACL (`nsctl.protocol.acl`). Every socket failure becomes a typed error and
 closes the connection; the next request reconnects. After a timeout the connection is closed
 too, as the Java client does, so a late answer can never be read as the answer to a later call.
 """
@@ -22,6 +23,7 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
+from nsctl.protocol.acl import Credentials, sign_command
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
@@ -44,7 +46,8 @@ class _ClosedBeforeAnswer(NameServerConnectionError):
 
 
 class SyncConnection:
-    """A lazily opened, self-healing connection to `address`; TLS when `ssl_context` is given."""
+    """A lazily opened, self-healing connection to `address`; TLS when `ssl_context` is given,
+    every request signed when `credentials` are."""
 
     def __init__(
         self,
@@ -52,11 +55,13 @@ class SyncConnection:
         *,
         connect_timeout: float = 3.0,
         ssl_context: ssl.SSLContext | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.address = address
         self.host, self.port = split_host_port(address)
         self.connect_timeout = connect_timeout
         self.ssl_context = ssl_context
+        self.credentials = credentials
         self._sock: socket.socket | None = None
         self._decoder = FrameDecoder()
         self._lock = threading.Lock()
@@ -70,6 +75,7 @@ class SyncConnection:
     def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         """Send `command` and return the response carrying its opaque."""
         deadline = time.monotonic() + timeout
+        command = sign_command(command, self.credentials)
         self._acquire(deadline)
         self._closing = False
         try:
@@ -94,6 +100,7 @@ class SyncConnection:
     def oneway(self, command: RemotingCommand, timeout: float) -> None:
         """Send `command` (flagged one-way by the caller); nothing comes back."""
         deadline = time.monotonic() + timeout
+        command = sign_command(command, self.credentials)
         self._acquire(deadline)
         try:
             self._send(command, deadline)

@@ -35,6 +35,8 @@ from nsctl.client.snapshot import (
 if TYPE_CHECKING:
     import ssl
 
+    from nsctl.protocol.acl import Credentials
+
 
 @dataclass
 class WatchEvent:
@@ -82,6 +84,7 @@ class Watcher:
         interval: float = 2.0,
         timeout: float = 3.0,
         ssl_context: ssl.SSLContext | None = None,
+        credentials: Credentials | None = None,
         retries: int = 0,
         retry_interval: float = 0.2,
         probe_brokers: bool = False,
@@ -91,6 +94,7 @@ class Watcher:
         self.interval = interval
         self.timeout = timeout
         self.ssl_context = ssl_context
+        self.credentials = credentials
         #: Extra attempts within one poll before a NameServer is reported down.
         self.retries = retries
         self.retry_interval = retry_interval
@@ -119,6 +123,7 @@ class Watcher:
                 timeout=self.timeout,
                 connect_timeout=self.timeout,
                 ssl_context=self.ssl_context,
+                credentials=self.credentials,
             )
         self.addresses = list(addresses)
         return added, removed
@@ -155,7 +160,10 @@ class Watcher:
         cluster = Subject("cluster")
         listed = {a: s.snapshots.get(cluster) for a, s in self.states.items() if s.up}
         probes = await probe_listed_brokers(
-            listed, timeout=self.timeout, ssl_context=self.ssl_context
+            listed,
+            timeout=self.timeout,
+            ssl_context=self.ssl_context,
+            credentials=self.credentials,
         )
         now = time.time()
         events = []

@@ -4,6 +4,7 @@
 - `codes`: request/response/language codes and constants
 - `dialect`: the JSON dialect of bodies (bare integer map keys)
 - `models`, `register`: typed bodies; `headers`: typed ext fields; `properties`: config text
+- `acl`: ACL request signing (AccessKey / Signature) and `Credentials`
 """
 
 from typing import TYPE_CHECKING, Any

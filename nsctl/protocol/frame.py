@@ -76,7 +76,9 @@ def encode_json_header(command: RemotingCommand) -> bytes:
 
 
 def encode_rocketmq_header(command: RemotingCommand) -> bytes:
-    """The ROCKETMQ binary header. Empty strings are left out, as Java does."""
+    """The ROCKETMQ binary header, written as Java writes it: an empty remark is left out; an
+    empty ext value is written with length 0. Left out are only a missing value and a field
+    without a name (which a reader would take for null)."""
     code, version = int(command.code), int(command.version)
     if not -32768 <= code <= 32767:
         raise ProtocolError(f"code {code} does not fit the ROCKETMQ header's int16 field")
@@ -88,7 +90,7 @@ def encode_rocketmq_header(command: RemotingCommand) -> bytes:
     remark = command.remark.encode("utf-8") if command.remark else b""
     entries = bytearray()
     for key, value in (command.ext_fields or {}).items():
-        if not key or value is None or value == "":
+        if not key or value is None:
             continue
         raw_key, raw_value = str(key).encode("utf-8"), str(value).encode("utf-8")
         if len(raw_key) > 32767:
@@ -204,7 +206,13 @@ def _ext_fields(raw: object) -> dict[str, str] | None:
 
 
 def decode_rocketmq_header(header: bytes | memoryview) -> RemotingCommand:
-    """Parse the ROCKETMQ binary header. Zero-length strings decode as absent, as in Java."""
+    """Parse the ROCKETMQ binary header.
+
+    A zero-length remark is no remark. A zero-length ext value decodes as the empty string
+    that was sent: nsctl's codec keeps every value, and reading it as null, as Java does, is
+    the business of whoever plays Java (`Header.from_request`). An entry without a name is
+    dropped (Java would key it under null).
+    """
     size = len(header)
     if size < _ROCKETMQ_FIXED.size + 4:
         raise ProtocolError(f"ROCKETMQ header of {size} bytes is shorter than the fixed 21 bytes")
@@ -251,7 +259,7 @@ def _rocketmq_ext_fields(header: bytes | memoryview, offset: int, end: int) -> d
             raise ProtocolError(f"ROCKETMQ ext value length {value_length} at byte {offset - 4}")
         value = header[offset : offset + value_length]
         offset += value_length
-        if key_length and value_length:
+        if key_length:
             fields[_utf8(key, "ext key")] = _utf8(value, "ext value")
     return fields
 

@@ -3,17 +3,31 @@
 A header is a dataclass; `to_ext()` gives the ext-field map (None values left out, booleans as
 `true`/`false`), `from_ext()` reads one the way the Java server does: booleans are "equals true,
 ignoring case", a malformed number leaves the field None, required fields are not enforced.
+
+An empty string is a value, never "absent": `""` goes out as `""` and comes back as `""`.
+The one place Java differs is the ROCKETMQ serialization, where its decoder reads a zero-length
+value as null; `from_request` and `java_ext` read a request as a Java peer would, for the code
+that plays Java (`nsctl serve`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
 
+from nsctl.protocol.codes import SerializeType
+from nsctl.protocol.command import RemotingCommand
+
 H = TypeVar("H", bound="Header")
+
+#: What Java's Integer.parseInt / Long.parseLong accept: an optional sign and decimal digits
+#: (any script's), nothing else -- no spaces, no underscores.
+_JAVA_INTEGER = re.compile(r"[+-]?\d+")
+_JAVA_LONG_RANGE = range(-(2**63), 2**63)
 
 
 def _camel(name: str) -> str:
@@ -26,22 +40,27 @@ class Header:
 
     @classmethod
     def from_ext(cls: type[H], ext: dict[str, str] | None) -> H:
+        """The header these ext fields make: a missing field is None, a present one is read
+        as Java reads it (`""` is the empty string; for a boolean it is false, as for Java's
+        Boolean.parseBoolean; for a number it is malformed, hence None)."""
         ext = ext or {}
         values: dict[str, Any] = {}
         for name, wire, kind in _layout(cls):
             raw = ext.get(wire)
-            if raw is None or raw == "":
+            if raw is None:
                 values[name] = None
             elif kind is bool:
-                values[name] = raw.strip().lower() == "true"
+                values[name] = raw.lower() == "true"
             elif kind is int:
-                try:
-                    values[name] = int(raw.strip())
-                except ValueError:
-                    values[name] = None
+                values[name] = _java_integer(raw)
             else:
                 values[name] = raw
         return cls(**values)
+
+    @classmethod
+    def from_request(cls: type[H], command: RemotingCommand) -> H:
+        """The header as a Java server decodes it from `command` (see `java_ext`)."""
+        return cls.from_ext(java_ext(command))
 
     def to_ext(self) -> dict[str, str]:
         ext: dict[str, str] = {}
@@ -54,6 +73,24 @@ class Header:
             else:
                 ext[wire] = str(value)
         return ext
+
+
+def java_ext(command: RemotingCommand) -> dict[str, str]:
+    """The ext fields of `command` as a Java peer reads them: over the ROCKETMQ serialization a
+    zero-length value is null, which is the same as a missing field to every header; over
+    JSON every value, the empty string too, is what was sent."""
+    ext = command.ext_fields or {}
+    if command.serialize_type == SerializeType.ROCKETMQ:
+        return {name: value for name, value in ext.items() if value != ""}
+    return dict(ext)
+
+
+def _java_integer(raw: str) -> int | None:
+    """Java's parse of a numeric ext field; None where it would throw (and only log)."""
+    if not _JAVA_INTEGER.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if value in _JAVA_LONG_RANGE else None
 
 
 @cache

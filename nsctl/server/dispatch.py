@@ -23,6 +23,7 @@ from nsctl.protocol.codes import (
     ORDER_TOPIC_CONFIG_NAMESPACE,
     RequestCode,
     ResponseCode,
+    SerializeType,
     Version,
 )
 from nsctl.protocol.command import RemotingCommand
@@ -41,6 +42,7 @@ from nsctl.protocol.headers import (
     RegisterBrokerRequestHeader,
     RegisterTopicRequestHeader,
     UnRegisterBrokerRequestHeader,
+    java_ext,
 )
 from nsctl.protocol.models import BrokerMemberGroup, KVTable, TopicRouteData
 from nsctl.protocol.properties import parse_properties
@@ -206,30 +208,32 @@ class Dispatcher:
     # KV config
 
     def put_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = PutKVConfigRequestHeader.from_ext(request.ext_fields)
+        h = PutKVConfigRequestHeader.from_request(request)
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
         self.kv.put(h.namespace, h.key, h.value)
         return _reply(request)
 
     def get_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = GetKVConfigRequestHeader.from_ext(request.ext_fields)
-        value = self.kv.get(h.namespace or "", h.key or "")
+        h = GetKVConfigRequestHeader.from_request(request)
+        # A missing namespace or key finds nothing (Java looks up null); "" is a name like any.
+        missing = h.namespace is None or h.key is None
+        value = None if missing else self.kv.get(h.namespace, h.key)
         if value is None:
             remark = f"No config item, Namespace: {_java(h.namespace)} Key: {_java(h.key)}"
             return _reply(request, ResponseCode.QUERY_NOT_FOUND, remark, ext={})
         return _reply(request, ext={"value": value})
 
     def delete_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = DeleteKVConfigRequestHeader.from_ext(request.ext_fields)
+        h = DeleteKVConfigRequestHeader.from_request(request)
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
         self.kv.delete(h.namespace, h.key)
         return _reply(request)
 
     def get_kv_list(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = GetKVListByNamespaceRequestHeader.from_ext(request.ext_fields)
-        entries = self.kv.namespace(h.namespace or "")
+        h = GetKVListByNamespaceRequestHeader.from_request(request)
+        entries = None if h.namespace is None else self.kv.namespace(h.namespace)
         if entries is None:
             remark = f"No config item, Namespace: {_java(h.namespace)}"
             return _reply(request, ResponseCode.QUERY_NOT_FOUND, remark)
@@ -239,7 +243,7 @@ class Dispatcher:
     # Brokers
 
     def register_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = RegisterBrokerRequestHeader.from_ext(request.ext_fields)
+        h = RegisterBrokerRequestHeader.from_request(request)
         if h.body_crc32 and body_crc32(request.body) != h.body_crc32:
             return _reply(request, SYSTEM_ERROR, "crc32 not match", ext={})
         with _collector_paused(len(request.body or b"") >= SMALL_BODY):
@@ -296,13 +300,13 @@ class Dispatcher:
         return _reply(request, ext=ext, body=body)
 
     def unregister_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = UnRegisterBrokerRequestHeader.from_ext(request.ext_fields)
+        h = UnRegisterBrokerRequestHeader.from_request(request)
         self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name)
         log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
         return _reply(request)
 
     def query_data_version(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = QueryDataVersionRequestHeader.from_ext(request.ext_fields)
+        h = QueryDataVersionRequestHeader.from_request(request)
         if h.cluster_name is None or h.broker_addr is None:
             # Java fails on the null key; so do we, with a readable remark.
             return _reply(request, SYSTEM_ERROR, "clusterName or brokerAddr is null")
@@ -317,12 +321,12 @@ class Dispatcher:
         return _reply(request, ext={"changed": "true" if changed else "false"}, body=body)
 
     def broker_heartbeat(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = BrokerHeartbeatRequestHeader.from_ext(request.ext_fields)
+        h = BrokerHeartbeatRequestHeader.from_request(request)
         self.table.broker_heartbeat(h.cluster_name, h.broker_addr, self.clock())
         return _reply(request)
 
     def get_broker_member_group(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = GetBrokerMemberGroupRequestHeader.from_ext(request.ext_fields)
+        h = GetBrokerMemberGroupRequestHeader.from_request(request)
         group = BrokerMemberGroup(
             cluster=h.cluster_name,
             broker_name=h.broker_name,
@@ -346,6 +350,8 @@ class Dispatcher:
         # The hot path: read the ext fields directly rather than through a header object.
         ext = request.ext_fields or {}
         topic = ext.get("topic")
+        if topic == "" and request.serialize_type == SerializeType.ROCKETMQ:
+            topic = None  # what Java reads for a zero-length value (headers.java_ext)
         config = self.config
         if config.flag("needWaitForService") and not self._service_ready():
             return _reply(request, SYSTEM_ERROR, "name server not ready")
@@ -441,12 +447,12 @@ class Dispatcher:
         return _reply(request, body=self.table.encoded_topic_list(kind))
 
     def delete_topic(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = DeleteTopicFromNamesrvRequestHeader.from_ext(request.ext_fields)
+        h = DeleteTopicFromNamesrvRequestHeader.from_request(request)
         self.table.delete_topic(h.topic, h.cluster_name)
         return _reply(request)
 
     def register_topic(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        h = RegisterTopicRequestHeader.from_ext(request.ext_fields)
+        h = RegisterTopicRequestHeader.from_request(request)
         if request.body:
             route = TopicRouteData.decode(request.body)
             self.table.register_topic(h.topic, route.queue_datas)
@@ -548,9 +554,9 @@ def _show_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str
 
 
 def _ext(request: RemotingCommand, name: str) -> str | None:
-    """One ext field; an empty string counts as absent, as it does over ROCKETMQ headers."""
-    value = request.ext(name)
-    return value or None
+    """One ext field as Java reads it: "" is a value, except over ROCKETMQ headers, where Java
+    reads a zero-length value as null."""
+    return java_ext(request).get(name)
 
 
 def _java(value: str | None) -> str:
@@ -559,10 +565,19 @@ def _java(value: str | None) -> str:
 
 
 def _zone_filter(ext: dict[str, str]) -> str | None:
-    if ext.get(ZONE_MODE_EXT, "").strip().lower() != "true":
+    """The zone to filter a route by, read as 5.3.3's zone hook reads it: the mode is
+    Boolean.parseBoolean (no trimming), and a blank zone name means no filter; the name
+    itself is used as sent."""
+    if ext.get(ZONE_MODE_EXT, "").lower() != "true":
         return None
-    zone = ext.get(ZONE_NAME_EXT, "").strip()
-    return zone or None
+    zone = ext.get(ZONE_NAME_EXT, "")
+    return None if _java_blank(zone) else zone
+
+
+def _java_blank(text: str) -> bool:
+    """StringUtils.isBlank: empty or only characters Java's Character.isWhitespace accepts
+    (which, unlike Python's isspace, leaves out the no-break spaces)."""
+    return all(ch.isspace() and ch not in "\u00a0\u2007\u202f" for ch in text)
 
 
 def _route_not_found(request: RemotingCommand, topic: str | None) -> RemotingCommand:

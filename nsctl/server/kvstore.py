@@ -1,10 +1,17 @@
 """The NameServer's KV config store: namespace -> key -> value, persisted as Java lays it out.
 
 The file holds `{"configTable":{<namespace>:{<key>:<value>}}}` (what Java's kvConfig.json holds,
-so either server can read the other's file). Unlike Java, a write can never leave a torn file:
-the new content goes to a temporary file in the same directory, is fsynced and renamed over the
-old one, and the directory is fsynced. The previous content is kept in `<path>.bak` (by a hard
-link or copy made before the rename), and a corrupt main file falls back to it at start-up.
+so either server can read the other's file).
+
+Values are strings, the empty string included; a put never deletes. The one value that is not
+a string is Java's null, which a NameServer stores when PUT_KV_CONFIG carries no value (over the
+ROCKETMQ serialization, an empty one): the key then reads as absent everywhere -- lookups, lists
+and the file, which leaves nulls out -- until it is put again or deleted, as in Java.
+
+Unlike Java, a write can never leave a torn file: the new content goes to a temporary file in
+the same directory, is fsynced and renamed over the old one, and the directory is fsynced. The
+previous content is kept in `<path>.bak` (by a hard link or copy made before the rename), and a
+corrupt main file falls back to it at start-up.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ class KVStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.backup_path = self.path.with_name(self.path.name + ".bak")
-        self._table: dict[str, dict[str, str]] = {}
+        #: None is Java's null: held, never shown (see the module's docstring).
+        self._table: dict[str, dict[str, str | None]] = {}
         #: Stamp of the last change (nsctl.server.changes).
         self.generation = next_stamp()
 
@@ -86,31 +94,29 @@ class KVStore:
     # Reads
 
     def get(self, namespace: str, key: str) -> str | None:
+        """The value (possibly ""); None when the namespace or key is absent or holds null."""
         entries = self._table.get(namespace)
         return None if entries is None else entries.get(key)
 
     def namespace(self, namespace: str) -> dict[str, str] | None:
-        """A copy of one namespace; None if it was never created (empty is not None)."""
+        """A copy of one namespace's values; None if it was never created (empty is not None)."""
         entries = self._table.get(namespace)
-        return None if entries is None else dict(entries)
+        return None if entries is None else _values(entries)
 
     def has_namespace(self, namespace: str) -> bool:
         return namespace in self._table
 
     def snapshot(self) -> dict[str, dict[str, str]]:
-        return {ns: dict(entries) for ns, entries in self._table.items()}
+        return {ns: _values(entries) for ns, entries in self._table.items()}
 
     # ------------------------------------------------------------------------------------------
     # Writes (each one rewrites the file, as Java does)
 
     def put(self, namespace: str, key: str, value: str | None) -> None:
-        """Set a value; None removes the key (Java stores null, which reads as absent)."""
+        """Set a value, creating the namespace if needed. `""` is stored like any other value;
+        None stores Java's null, which reads as absent (see the module's docstring)."""
         self.generation = next_stamp()
-        entries = self._table.setdefault(namespace, {})
-        if value is None:
-            entries.pop(key, None)
-        else:
-            entries[key] = value
+        self._table.setdefault(namespace, {})[key] = value
         self._persist()
 
     def delete(self, namespace: str, key: str) -> None:
@@ -125,7 +131,12 @@ class KVStore:
         write_atomically(self.path, self._encode(), backup=self.backup_path)
 
     def _encode(self) -> bytes:
-        return dialect.dumps(KVConfigFile(self._table).to_wire()).encode("utf-8")
+        return dialect.dumps(KVConfigFile(self.snapshot()).to_wire()).encode("utf-8")
+
+
+def _values(entries: dict[str, str | None]) -> dict[str, str]:
+    """The entries that hold a value: Java's nulls are never shown or written."""
+    return {key: value for key, value in entries.items() if value is not None}
 
 
 class _Corrupt(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -18,6 +19,7 @@ from nsctl.protocol import (
     encode,
 )
 from nsctl.protocol.command import OpaqueCounter
+from nsctl.protocol.headers import java_ext
 
 
 def route_request(serialize_type=SerializeType.JSON) -> RemotingCommand:
@@ -77,16 +79,25 @@ def test_flags():
     assert oneway.is_oneway and not oneway.is_response
 
 
-def test_rocketmq_drops_empty_strings_like_java():
+def test_rocketmq_writes_an_empty_value_with_length_zero_and_keeps_it():
     command = RemotingCommand(
         code=104,
         remark="",
         ext_fields={"clusterName": "", "brokerName": "b"},
         serialize_type=SerializeType.ROCKETMQ,
     )
-    decoded = decode(encode(command))
-    assert decoded.remark is None
-    assert decoded.ext_fields == {"brokerName": "b"}
+    raw = encode(command)
+    # Java writes an empty value as a zero-length entry (only null is left out) ...
+    assert b"\x00\x0bclusterName\x00\x00\x00\x00" in raw
+    decoded = decode(raw)
+    assert decoded.remark is None  # ... and an empty remark not at all
+    # nsctl's codec keeps the value; reading it as null is for whoever plays Java.
+    assert decoded.ext_fields == {"clusterName": "", "brokerName": "b"}
+    assert java_ext(decoded) == {"brokerName": "b"}
+    assert java_ext(dataclasses.replace(decoded, serialize_type=SerializeType.JSON)) == {
+        "clusterName": "",
+        "brokerName": "b",
+    }
 
 
 def test_json_keeps_empty_ext_map_and_absent_map_apart():
