@@ -31,6 +31,10 @@ from nsctl.cli import failures
 #: ctx.meta key holding the common options given before the command: name -> (value, flag).
 GLOBALS_KEY = "nsctl.globals"
 
+#: Options whose value may be left out (`--wait` alone): parameter name -> the value it then
+#: takes. Typer cannot say this, so every command sets it on its click option.
+OPTIONAL_VALUES: dict[str, Any] = {}
+
 
 class OneLineUsageError(click.UsageError):
     """A usage error shown as one stderr line (click's own takes three)."""
@@ -89,6 +93,10 @@ class NsctlCommand(TyperCommand):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Option) and param.name in OPTIONAL_VALUES:
+                param._flag_needs_value = True
+                param.flag_value = OPTIONAL_VALUES[param.name]
         if not any(p.name == "debug" for p in self.params):
             self.params.append(
                 click.Option(

@@ -26,7 +26,11 @@ def ask_brokers(
     from nsctl.client.broker_fanout import query_brokers_sync
 
     return query_brokers_sync(
-        addresses, query, timeout=target.timeout, ssl_context=target.ssl_context
+        addresses,
+        query,
+        timeout=target.timeout,
+        ssl_context=target.ssl_context,
+        credentials=target.credentials,
     )
 
 

@@ -47,7 +47,7 @@ COMMAND_MODULES = {
 #: `clusterList` without building the whole app (a test keeps this in step with the group).
 GLOBAL_VALUE_OPTIONS = frozenset(
     {"-n", "--namesrv", "--namesrvAddr", "-o", "--output", "--timeout", "--retries"}
-    | {"--address-server", "--tls-ca"}
+    | {"--address-server", "--tls-ca", "--access-key", "--secret-key"}
 )
 
 

@@ -142,6 +142,35 @@ _COMMON_OPTIONS = [
             ),
         ],
     ),
+    inspect.Parameter(
+        "access_key",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--access-key",
+                envvar="NSCTL_ACCESS_KEY",
+                help="ACL access key: every request is signed with it and --secret-key.",
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "secret_key",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--secret-key",
+                envvar="NSCTL_SECRET_KEY",
+                help="ACL secret key (prefer the variable: a command line is visible to "
+                "other users of the host).",
+                show_default=False,
+            ),
+        ],
+    ),
 ]
 _COMMON_NAMES = [p.name for p in _COMMON_OPTIONS]
 _OUTPUT_LONG_ONLY = inspect.Parameter(

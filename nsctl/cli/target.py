@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ssl import SSLContext
 
     from nsctl.client import NameServerManager
+    from nsctl.protocol.acl import Credentials
 
 
 class Output(str, enum.Enum):
@@ -35,6 +36,8 @@ class Target:
     tls: bool = False
     tls_ca: Path | None = None
     tls_insecure: bool = False
+    access_key: str | None = None
+    secret_key: str | None = None
     _manager: NameServerManager | None = field(default=None, repr=False)
     #: Set once `addresses` came from an address server (long-running commands ask it again).
     address_server_url: str | None = field(default=None, repr=False)
@@ -47,6 +50,19 @@ class Target:
         from nsctl.client.tls import client_context
 
         return client_context(ca_file=self.tls_ca, insecure=self.tls_insecure)
+
+    @functools.cached_property
+    def credentials(self) -> Credentials | None:
+        """The ACL keys every request is signed with, None when none were given. One key
+        without the other is a usage error naming the missing one."""
+        if self.access_key is None and self.secret_key is None:
+            return None
+        if not self.access_key or not self.secret_key:
+            missing = "--secret-key" if self.access_key else "--access-key"
+            raise ValueError(f"ACL needs both keys: {missing} (or its variable) is missing")
+        from nsctl.protocol.acl import Credentials
+
+        return Credentials(self.access_key, self.secret_key)
 
     @functools.cached_property
     def addresses(self) -> list[str]:
@@ -74,6 +90,7 @@ class Target:
                     max_retry_times=self.retries + 1,
                     retry_interval=0.2,
                     ssl_context=self.ssl_context,
+                    credentials=self.credentials,
                 )
             )
             self._manager.start()

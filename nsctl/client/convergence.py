@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import ssl
 
     from nsctl.client.client import NameServerClient
+    from nsctl.protocol.acl import Credentials
     from nsctl.protocol.models import TopicRouteData
 
 #: Seconds between two rounds of questions.
@@ -47,6 +48,7 @@ def wait_until(
     timeout: float,
     request_timeout: float = 3.0,
     ssl_context: ssl.SSLContext | None = None,
+    credentials: Credentials | None = None,
     interval: float = POLL_INTERVAL,
 ) -> WaitResult:
     """Ask every address `shows(client)` until each returned None (it shows the change; a
@@ -71,6 +73,7 @@ def wait_until(
                             timeout=per_request,
                             connect_timeout=per_request,
                             ssl_context=ssl_context,
+                            credentials=credentials,
                         )
                     why = shows(client)
                 except NameServerError as error:

@@ -168,11 +168,21 @@ class BrokerTables:
             "commitLogMinOffset": "0",
             "commitLogMaxOffset": "0",
             "dispatchBehindBytes": "0",
-            "earliestMessageTimeStamp": "0",
+            # What an empty store answers: there is no earliest message.
+            "earliestMessageTimeStamp": "-1",
+            "startAcceptSendRequestTimeStamp": "0",
+            "pageCacheLockTimeMills": "0",
             "remainHowManyDataToFlush": "0 B",
-            "sendThreadPoolQueueSize": "0",
-            "pullThreadPoolQueueSize": "0",
-            "queryThreadPoolQueueSize": "0",
+            "timerReadBehind": "0",
+            "timerOffsetBehind": "0",
+            "timerCongestNum": "0",
+            "timerEnqueueTps": "0.0",
+            "timerDequeueTps": "0.0",
+            **{
+                f"{pool}ThreadPoolQueue{what}": "0"
+                for pool in ("send", "pull", "litePull", "query", "ack")
+                for what in ("Size", "HeadWaitTimeMills")
+            },
         }
 
     # --- reads -------------------------------------------------------------------------------

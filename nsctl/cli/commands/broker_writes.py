@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from nsctl.cli.app import OPTIONAL_VALUES
 from nsctl.cli.failures import (
     EXIT_ERROR,
     EXIT_EXPECTATION,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from nsctl.protocol.models import ClusterInfo
 
 DEFAULT_WAIT = 30.0
+OPTIONAL_VALUES["wait"] = DEFAULT_WAIT
 
 ClusterOption = Annotated[
     str | None,
@@ -44,8 +46,6 @@ WaitOption = Annotated[
     typer.Option(
         "--wait",
         min=0.0,
-        is_flag=False,
-        flag_value=DEFAULT_WAIT,
         help=f"Return once every NameServer shows the change (at most SECONDS; --wait alone: "
         f"{DEFAULT_WAIT:g}); exit 4 naming those that do not show it yet.",
         metavar="[SECONDS]",
@@ -82,16 +82,25 @@ class Outcome:
     def result_text(self) -> str:
         if self.error is not None:
             return f"FAILED: {classify(self.error)[1]}"
-        return self.action if self.changed is not False else "no change"
+        return "done" if self.changed is not False else "no change"
 
 
 @dataclass
 class WriteReport:
     subject: dict[str, Any]
     outcomes: list[Outcome] = field(default_factory=list)
-    wait: WaitResult | None = None
+    #: --wait: (what was asked: "namesrv" or "broker", what it showed), in the order asked.
+    waits: list[tuple[str, WaitResult]] = field(default_factory=list)
     #: mqadmin's closing text (the config line), printed after the per-target lines.
     closing: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def waited(self) -> bool:
+        return all(result.ok for _, result in self.waits)
 
     @property
     def exit_code(self) -> int:
@@ -100,7 +109,7 @@ class WriteReport:
             return EXIT_UNREACHABLE
         if EXIT_ERROR in codes or EXIT_USAGE in codes:
             return EXIT_ERROR
-        if self.wait is not None and not self.wait.ok:
+        if not self.waited:
             return EXIT_EXPECTATION
         return EXIT_OK
 
@@ -154,9 +163,10 @@ def on_brokers(
     target: Target,
     brokers: dict[str, str | None],
     action: str,
-    change: Callable[[AsyncBrokerClient], Awaitable[tuple[bool, list[str]]]],
+    change: Callable[[AsyncBrokerClient], Awaitable[tuple[Any, ...]]],
 ) -> list[Outcome]:
-    """`change` on every broker at once; it returns (changed, mqadmin's lines)."""
+    """`change` on every broker at once; it returns (changed, mqadmin's lines) and may add
+    the action it took when that is more precise than `action` ("created", "updated")."""
     from nsctl.cli.broker_answers import ask_brokers
 
     answers = ask_brokers(target, list(brokers), change)
@@ -165,7 +175,8 @@ def on_brokers(
         answer = answers[address]
         outcome = Outcome("broker", address, action, name=name, error=answer.error)
         if answer.value is not None:
-            outcome.changed, outcome.lines = answer.value
+            outcome.changed, outcome.lines, *precise = answer.value
+            outcome.action = precise[0] if precise else action
         outcomes.append(outcome)
     return outcomes
 
@@ -195,6 +206,7 @@ def wait_for(target: Target, seconds: float, shows: Callable[[Any], str | None])
         timeout=seconds,
         request_timeout=target.timeout,
         ssl_context=target.ssl_context,
+        credentials=target.credentials,
     )
 
 
@@ -209,14 +221,14 @@ def finish(target: Target, report: WriteReport) -> None:
             emit_lines(line for o in report.outcomes for line in o.lines)
             emit_lines(report.closing)
     else:
-        rows = [(o.kind, o.describe(), o.result_text()) for o in report.outcomes]
-        if report.wait is not None:
-            for address in report.wait.shown:
-                rows.append(("namesrv", address, f"shows it ({report.wait.seconds:.1f} s)"))
-            for address, why in report.wait.pending.items():
-                rows.append(("namesrv", address, f"NOT SHOWN: {why}"))
+        rows = [(o.kind, o.describe(), o.action, o.result_text()) for o in report.outcomes]
+        for kind, result in report.waits:
+            for address in result.shown:
+                rows.append((kind, address, "--wait", f"shows it ({result.seconds:.1f} s)"))
+            for address, why in result.pending.items():
+                rows.append((kind, address, "--wait", f"NOT SHOWN: {why}"))
         title = ", ".join(f"{k} {v}" for k, v in report.subject.items())
-        emit_table(title, ("Target", "Address", "Result"), rows)
+        emit_table(title, ("Target", "Address", "Action", "Result"), rows)
     code = report.exit_code
     if failed:
         details = "; ".join(f"{o.kind} {o.describe()}: {classify(o.error)[1]}" for o in failed)
@@ -224,12 +236,14 @@ def finish(target: Target, report: WriteReport) -> None:
             f"nsctl: {len(failed)} of {len(report.outcomes)} targets failed: {details}",
             file=sys.stderr,
         )
-    elif report.wait is not None and not report.wait.ok:
-        pending = "; ".join(f"{a}: {why}" for a, why in report.wait.pending.items())
-        print(
-            f"nsctl: not shown by every NameServer after {report.wait.seconds:.1f} s: {pending}",
-            file=sys.stderr,
+    elif not report.waited:
+        pending = "; ".join(
+            f"{kind} {a}: {why}"
+            for kind, result in report.waits
+            for a, why in result.pending.items()
         )
+        seconds = max(result.seconds for _, result in report.waits)
+        print(f"nsctl: --wait: not shown after {seconds:.1f} s by {pending}", file=sys.stderr)
     if code:
         raise typer.Exit(code)
 
@@ -249,12 +263,16 @@ def _json_document(report: WriteReport) -> dict[str, Any]:
     document = dict(report.subject)
     document["brokers"] = [entry(o) for o in report.outcomes if o.kind == "broker"]
     document["namesrvs"] = [entry(o) for o in report.outcomes if o.kind == "namesrv"]
-    if report.wait is not None:
+    if report.waits:
         document["wait"] = {
-            "ok": report.wait.ok,
-            "seconds": round(report.wait.seconds, 3),
-            "shown": report.wait.shown,
-            "pending": report.wait.pending,
+            "ok": report.waited,
+            "seconds": round(max(result.seconds for _, result in report.waits), 3),
+            "shown": [{"target": k, "address": a} for k, r in report.waits for a in r.shown],
+            "pending": [
+                {"target": k, "address": a, "reason": why}
+                for k, r in report.waits
+                for a, why in r.pending.items()
+            ],
         }
     document["exitCode"] = report.exit_code
     return document

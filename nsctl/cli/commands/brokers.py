@@ -53,6 +53,7 @@ def broker_status(
             timeout=target.timeout,
             connect_timeout=target.timeout,
             ssl_context=target.ssl_context,
+            credentials=target.credentials,
         ) as client:
             runtime = client.get_broker_runtime_info()
         _show(target, view_of.BrokerStatusView(None, {address: BrokerAnswer(address, runtime)}))

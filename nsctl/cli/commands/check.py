@@ -59,6 +59,7 @@ def check(
             consistent=consistent,
             probe_brokers=probe_brokers,
             ssl_context=target.ssl_context,
+            credentials=target.credentials,
             retries=target.retries,
         )
     )

@@ -38,34 +38,15 @@ def demo(
 async def _run_demo(address: str, output: Output) -> None:
     import asyncio
 
-    from nsctl.cli.demo_cluster import DEMO_CLUSTER, demo_agents
+    from nsctl.standin.demo import DEMO_CLUSTER, demo_standins, describe
 
-    agents = demo_agents([address])
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(agent.run(stop)) for agent in agents]
+    brokers = demo_standins([address])
+    await asyncio.gather(*(broker.start() for broker in brokers))
     try:
-        await _wait_registered(agents, address)
-        _say(f"Registered {DEMO_CLUSTER}: broker-a (master + slave) and broker-b, over TCP")
+        _say(f"Registered {DEMO_CLUSTER}, stand-in brokers answering: {describe(brokers)}")
         await asyncio.to_thread(_tour, address, output)
     finally:
-        stop.set()
-        await asyncio.gather(*tasks)
-
-
-async def _wait_registered(agents, address: str) -> None:
-    """The agents register as soon as they start; ask the server until all of them show up."""
-    import asyncio
-
-    from nsctl.client import create_async_client
-
-    async with create_async_client(address) as client:
-        for _ in range(100):
-            info = await client.get_broker_cluster_info()
-            registered = sum(len(b.broker_addrs) for b in info.broker_addr_table.values())
-            if registered == len(agents):
-                return
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the demo brokers did not register within 5 s")
+        await asyncio.gather(*(broker.stop() for broker in brokers))
 
 
 def _tour(address: str, output: Output) -> None:

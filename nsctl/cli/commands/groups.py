@@ -151,17 +151,18 @@ def update_sub_group(
     w.names_from(info, brokers, target)
     line = _text().create_group_line
 
-    async def change(client: AsyncBrokerClient) -> tuple[bool, list[str]]:
-        if (await _groups(client)).get(group) == config and not edits:
-            return False, [line(client.address)]
+    async def change(client: AsyncBrokerClient) -> tuple[bool, list[str], str]:
+        current = (await _groups(client)).get(group)
+        if current == config and not edits:
+            return False, [line(client.address)], "create group"
         await client.update_and_create_subscription_group(config)
-        return True, [line(client.address)]
+        return True, [line(client.address)], "create group" if current is None else "update group"
 
     report = w.WriteReport({"group": group})
-    report.outcomes += w.on_brokers(target, brokers, "created or updated", change)
+    report.outcomes += w.on_brokers(target, brokers, "create group", change)
     report.closing = [_text().subscription_group_config(config)]
-    if wait is not None and all(o.ok for o in report.outcomes):
-        report.wait = _wait_brokers(target, wait, list(brokers), group, present=True)
+    if wait is not None and report.ok:
+        report.waits.append(("broker", _wait_brokers(target, wait, list(brokers), group, True)))
     w.finish(target, report)
     # mqadmin prints the config without a final newline; scripts reading lines get one.
 
@@ -181,7 +182,7 @@ def _split(values: list[str] | None, target: Target):
         fail(error.format_message(), EXIT_USAGE)
 
 
-def _wait_brokers(target, seconds, addresses, group, *, present: bool):
+def _wait_brokers(target, seconds, addresses, group, present: bool):
     """--wait for groups: the brokers themselves hold groups (NameServers know nothing of
     them), so wait until every broker written shows (or no longer shows) the group."""
     import time
@@ -240,18 +241,20 @@ def delete_sub_group(
         return existed, [line(group, client.address, cluster)]
 
     report = w.WriteReport({"group": group, **({"cluster": cluster} if cluster else {})})
-    report.outcomes += w.on_brokers(target, brokers, "deleted", change)
+    report.outcomes += w.on_brokers(target, brokers, "delete group", change)
     topics = [admin.retry_topic(group), admin.dlq_topic(group)]
-    if cluster is not None and all(o.ok for o in report.outcomes):
+    if cluster is not None and report.ok:
         for topic in topics:
             delete_everywhere(target, report, topic, cluster, with_cluster=False)
-    if wait is not None and all(o.ok for o in report.outcomes):
-        report.wait = _wait_brokers(target, wait, list(brokers), group, present=False)
-        if report.wait.ok and cluster is not None:
-            from nsctl.client.convergence import route_gone
+    if wait is not None and report.ok:
+        import time
 
+        from nsctl.client.convergence import route_gone
+
+        deadline = time.monotonic() + wait
+        report.waits.append(("broker", _wait_brokers(target, wait, list(brokers), group, False)))
+        if cluster is not None:
             for topic in topics:
-                gone = w.wait_for(target, wait, route_gone(topic))
-                report.wait.pending.update(gone.pending)
-                report.wait.seconds += gone.seconds
+                left = max(0.0, deadline - time.monotonic())
+                report.waits.append(("namesrv", w.wait_for(target, left, route_gone(topic))))
     w.finish(target, report)

@@ -115,6 +115,7 @@ def register_broker(
         register_interval=interval,
         timeout=target.timeout,
         ssl_context=target.ssl_context,
+        credentials=target.credentials,
     )
     if once:
         results = asyncio.run(_register_once(agent, target.retries))

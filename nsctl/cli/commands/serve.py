@@ -163,8 +163,10 @@ def serve(
         bool,
         typer.Option(
             "--demo",
-            help="Also register a demo cluster (broker-a master and slave, broker-b, a few "
-            "topics) through the protocol and keep it registered.",
+            help="Also run a demo cluster of stand-in brokers (broker-a master and slave, "
+            "broker-b; a few topics) on free loopback ports: they register with this server, "
+            "answer broker queries and topic and group writes as a 5.3.3 broker does (with zero "
+            "traffic and a version saying they are stand-ins), and unregister on exit.",
         ),
     ] = False,
 ) -> None:
@@ -272,48 +274,32 @@ async def _serve_until_signalled(config, *, demo: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"NameServer listening on {server.address}", flush=True)
-    agents = []
+    brokers = []
     if demo:
-        agents = await _start_demo_cluster(_client_address(server.address), stop, config.tls)
+        brokers = await _start_demo_cluster(_client_address(server.address), config.tls)
     try:
         await stop.wait()
     finally:
         # The demo brokers unregister while the server still answers.
-        await asyncio.gather(*agents)
+        await asyncio.gather(*(broker.stop() for broker in brokers))
         await server.stop()
 
 
-async def _start_demo_cluster(address: str, stop, tls) -> list:
-    """Demo brokers as tasks on this loop; prints one line once they are all registered."""
+async def _start_demo_cluster(address: str, tls) -> list:
+    """The demo's stand-in brokers on this loop, listening and registered; prints one line
+    naming them once they all are."""
     import asyncio
 
-    from nsctl.cli.demo_cluster import DEMO_BROKERS, DEMO_CLUSTER, demo_agents
+    from nsctl.standin.demo import DEMO_CLUSTER, DEMO_TOPICS, demo_standins, describe
 
-    registered: set[tuple[str, str]] = set()
-    everyone = asyncio.Event()
-
-    def on_registered(agent_key: tuple[str, str]):
-        def note(_address: str, outcome) -> None:
-            if not isinstance(outcome, BaseException):
-                registered.add(agent_key)
-                if len(registered) == len(DEMO_BROKERS):
-                    everyone.set()
-
-        return note
-
-    tasks = [
-        asyncio.create_task(
-            agent.run(stop, on_registered=on_registered((agent.broker_name, agent.broker_addr)))
-        )
-        for agent in demo_agents([address], ssl_context=_demo_ssl_context(tls))
-    ]
-    await asyncio.wait_for(everyone.wait(), timeout=10)
+    brokers = demo_standins([address], ssl_context=_demo_ssl_context(tls))
+    await asyncio.gather(*(broker.start() for broker in brokers))
     print(
-        f"Demo cluster {DEMO_CLUSTER} registered: broker-a (master + slave), broker-b; "
-        "topics DemoTopic, OrderTopic, ReadOnlyTopic",
+        f"Demo cluster {DEMO_CLUSTER} registered, stand-in brokers answering: {describe(brokers)}; "
+        f"topics {', '.join(DEMO_TOPICS)}",
         flush=True,
     )
-    return tasks
+    return brokers
 
 
 def _demo_ssl_context(tls):

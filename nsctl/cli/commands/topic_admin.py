@@ -137,14 +137,16 @@ def update_topic(
     brokers, info = w.targets(target, cluster, broker_addr)
     w.names_from(info, brokers, target)
 
-    async def change(client: AsyncBrokerClient) -> tuple[bool, list[str]]:
-        if _same(await _current(client, topic), config, edits):
-            return False, [_text().create_topic_line(client.address)]
+    async def change(client: AsyncBrokerClient) -> tuple[bool, list[str], str]:
+        lines = [_text().create_topic_line(client.address)]
+        current = await _current(client, topic)
+        if _same(current, config, edits):
+            return False, lines, "update topic"
         await client.update_and_create_topic(config, edits or None)
-        return True, [_text().create_topic_line(client.address)]
+        return True, lines, "create topic" if current is None else "update topic"
 
     report = w.WriteReport({"topic": topic, "cluster": cluster} if cluster else {"topic": topic})
-    report.outcomes += w.on_brokers(target, brokers, "created or updated", change)
+    report.outcomes += w.on_brokers(target, brokers, "create topic", change)
     if is_order and all(o.ok for o in report.outcomes):
         report.outcomes += _order_conf(target, config, brokers, cluster)
     report.closing = [
@@ -158,8 +160,8 @@ def update_topic(
             attributes=_as_given(edits),
         )
     ]
-    if wait is not None and all(o.ok for o in report.outcomes):
-        report.wait = _wait_queues(target, wait, topic, brokers, config)
+    if wait is not None and report.ok:
+        report.waits.append(("namesrv", _wait_queues(target, wait, topic, brokers, config)))
     w.finish(target, report)
 
 
@@ -224,7 +226,7 @@ def _order_conf(
 
     shown = ";".join(f"{n}:{queues}" for n in hashmap_order(names))
     lines = [_text().order_conf_line(shown, cluster=cluster is not None)]
-    outcomes = w.on_namesrvs(target, "order conf set", put, [])
+    outcomes = w.on_namesrvs(target, "set order conf", put, [])
     if outcomes:
         outcomes[0].lines = lines  # mqadmin prints the line once
     return outcomes
@@ -307,15 +309,17 @@ def update_topic_perm(
         return True, lines
 
     report = w.WriteReport({"topic": topic, "perm": perm})
-    report.outcomes += w.on_brokers(target, brokers, "perm updated", change)
-    if wait is not None and all(o.ok for o in report.outcomes):
+    report.outcomes += w.on_brokers(target, brokers, f"set perm {perm}", change)
+    if wait is not None and report.ok:
         from nsctl.client.convergence import route_shows_queues
 
         expected = {
             brokers[a]: (c.read_queue_nums, c.write_queue_nums, perm)
             for a, (_, c) in configs.items()
         }
-        report.wait = w.wait_for(target, wait, route_shows_queues(topic, expected))
+        report.waits.append(
+            ("namesrv", w.wait_for(target, wait, route_shows_queues(topic, expected)))
+        )
     w.finish(target, report)
 
 
@@ -353,13 +357,13 @@ def delete_topic(
     cluster = cluster.strip()
     report = w.WriteReport({"topic": topic, "cluster": cluster})
     delete_everywhere(target, report, topic, cluster)
-    if wait is not None and all(o.ok for o in report.outcomes):
+    if wait is not None and report.ok:
         from nsctl.client.convergence import route_gone
 
         info = w.cluster_info(target)
         names = set(info.cluster_addr_table.get(cluster, ()))
-        report.wait = w.wait_for(target, wait, route_gone(topic, names))
-    if all(o.ok for o in report.outcomes):
+        report.waits.append(("namesrv", w.wait_for(target, wait, route_gone(topic, names))))
+    if report.ok:
         report.closing = _text().delete_topic_lines(topic, cluster)
     w.finish(target, report)
 
@@ -378,10 +382,11 @@ def delete_everywhere(
         await client.delete_topic_in_broker(topic)
         return existed, []
 
-    outcomes = w.on_brokers(target, dict(brokers), f"deleted {topic}", change)
+    outcomes = w.on_brokers(target, dict(brokers), f"delete topic {topic}", change)
     report.outcomes += outcomes
     if not all(o.ok for o in outcomes):
         return
+
     def delete_route(client) -> bool:
         existed = _delete_route(client, topic, cluster if with_cluster else None)
         if not with_cluster:  # mqadmin's deleteSubGroup also drops the topic's order conf
@@ -390,7 +395,7 @@ def delete_everywhere(
             client.delete_kv_config(ORDER_TOPIC_CONFIG_NAMESPACE, topic)
         return existed
 
-    report.outcomes += w.on_namesrvs(target, f"route of {topic} deleted", delete_route, [])
+    report.outcomes += w.on_namesrvs(target, f"delete route of {topic}", delete_route, [])
 
 
 def _delete_route(client, topic: str, cluster: str | None) -> bool:

@@ -175,6 +175,7 @@ async def _watch(
         interval=interval,
         timeout=target.timeout,
         ssl_context=target.ssl_context,
+        credentials=target.credentials,
         retries=target.retries,
         probe_brokers=probe_brokers,
     )

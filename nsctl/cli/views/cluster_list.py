@@ -137,11 +137,20 @@ def table_rows(view: ClusterListView, *, more: bool) -> tuple[tuple[str, ...], l
                 c.activated,
             )
         address = b.address
+        if not more and row.runtime is not None and _no_messages(row.runtime):
+            figures = (*figures[:5], "-", *figures[6:])  # no message stored: no age to show
         if row.runtime is None:
             address = f"{b.address} (unreachable)"
             figures = ("-",) * len(figures)
         table.append((b.cluster, b.broker_name, b.broker_id, address, *figures))
     return (MORE_TABLE_COLUMNS if more else TABLE_COLUMNS), table
+
+
+def _no_messages(runtime: BrokerRuntimeInfo) -> bool:
+    """An empty store answers an earliest message time of -1 (or 0): mqadmin turns it into
+    hours since 1970, which the table does not repeat."""
+    stamp = runtime.table.get("earliestMessageTimeStamp", "").strip()
+    return stamp.lstrip("-").isdigit() and int(stamp) <= 0
 
 
 def json_document(view: ClusterListView) -> dict[str, Any]:
