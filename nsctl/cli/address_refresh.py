@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from nsctl.cli.common import Target
+from nsctl.cli.target import Target
 
 #: Seconds between two lookups; the environment variable exists for tests and impatient people.
 ENV_REFRESH = "NSCTL_ADDRESS_SERVER_REFRESH"

@@ -26,6 +26,8 @@ import typer
 from click.core import ParameterSource
 from typer.core import TyperCommand, TyperGroup
 
+from nsctl.cli import failures
+
 #: ctx.meta key holding the common options given before the command: name -> (value, flag).
 GLOBALS_KEY = "nsctl.globals"
 
@@ -79,9 +81,7 @@ def _apply_global_options(command: click.Command, ctx: click.Context) -> None:
 
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        from nsctl.cli import common
-
-        common.DEBUG = True
+        failures.set_debug()
 
 
 class NsctlCommand(TyperCommand):

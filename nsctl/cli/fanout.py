@@ -8,8 +8,9 @@ from typing import Any
 
 import typer
 
-from nsctl.cli.common import EXIT_ERROR, EXIT_UNREACHABLE, Output, Target, classify
+from nsctl.cli.failures import EXIT_ERROR, EXIT_UNREACHABLE, classify
 from nsctl.cli.render import emit_json, emit_lines
+from nsctl.cli.target import Output, Target
 
 
 def report_fanout(

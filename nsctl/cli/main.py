@@ -12,31 +12,35 @@ if TYPE_CHECKING:
 #: Command name -> the module that defines it. Running a command imports only its module; help,
 #: completion and unknown names import them all.
 COMMAND_MODULES = {
-    "topicRoute": "topics",
-    "topicList": "topics",
-    "topicClusterList": "topics",
-    "deleteTopic": "topics",
-    "updateOrderConf": "topics",
-    "clusterList": "cluster_list",
-    "brokerStatus": "broker_status",
-    "topicStatus": "topic_status",
-    "wipeWritePerm": "cluster",
-    "addWritePerm": "cluster",
-    "getKV": "kv",
-    "putKV": "kv",
-    "updateKvConfig": "kv",
-    "deleteKV": "kv",
-    "deleteKvConfig": "kv",
-    "getKVList": "kv",
-    "getNamesrvConfig": "namesrv_config",
-    "updateNamesrvConfig": "namesrv_config",
-    "registerBroker": "brokers",
-    "unregisterBroker": "brokers",
-    "watch": "watch",
-    "check": "check",
-    "serve": "serve",
-    "demo": "demo",
-    "help": "help_command",
+    "topicRoute": "commands.topics",
+    "topicList": "commands.topics",
+    "topicClusterList": "commands.topics",
+    "deleteTopic": "commands.topic_admin",
+    "updateTopic": "commands.topic_admin",
+    "updateTopicPerm": "commands.topic_admin",
+    "updateSubGroup": "commands.groups",
+    "deleteSubGroup": "commands.groups",
+    "updateOrderConf": "commands.topics",
+    "clusterList": "commands.clusters",
+    "brokerStatus": "commands.brokers",
+    "topicStatus": "commands.topics",
+    "wipeWritePerm": "commands.clusters",
+    "addWritePerm": "commands.clusters",
+    "getKV": "commands.kv",
+    "putKV": "commands.kv",
+    "updateKvConfig": "commands.kv",
+    "deleteKV": "commands.kv",
+    "deleteKvConfig": "commands.kv",
+    "getKVList": "commands.kv",
+    "getNamesrvConfig": "commands.namesrv",
+    "updateNamesrvConfig": "commands.namesrv",
+    "registerBroker": "commands.register",
+    "unregisterBroker": "commands.register",
+    "watch": "commands.watch",
+    "check": "commands.check",
+    "serve": "commands.serve",
+    "demo": "commands.demo",
+    "help": "commands.help",
 }
 
 #: Options of the `nsctl` group that take a value, so `nsctl -n ADDR clusterList` still finds
@@ -49,7 +53,7 @@ GLOBAL_VALUE_OPTIONS = frozenset(
 
 def load_app(argv: list[str] | None = None) -> typer.Typer:
     """The Typer app with the commands `argv` needs attached (all of them by default)."""
-    from nsctl.cli import common  # noqa: F401  (registers the group's own options)
+    from nsctl.cli import options  # noqa: F401  (registers the group's own options)
     from nsctl.cli.app import app
 
     command = _command_name(argv) if argv is not None else None

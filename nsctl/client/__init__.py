@@ -13,30 +13,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nsctl.client.client import NameServerClient
-from nsctl.client.discovery import ResolvedAddresses, parse_addresses, resolve_addresses
-from nsctl.client.errors import (
-    KVConfigNotFoundError,
-    NameServerConnectionError,
-    NameServerDataParseError,
-    NameServerError,
-    NameServerProtocolError,
-    NameServerResponseError,
-    NameServerTimeoutError,
-    NoNameServerAddressError,
-    PermissionDeniedError,
-    TopicNotFoundError,
-)
-from nsctl.client.manager import NameServerConfig, NameServerManager
-from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 
 if TYPE_CHECKING:
     import ssl
 
     from nsctl.client.broker import BrokerAgent
-    from nsctl.client.client import AsyncNameServerClient
-    from nsctl.client.manager import AsyncNameServerManager
+    from nsctl.client.client import AsyncNameServerClient, NameServerClient
+    from nsctl.client.discovery import ResolvedAddresses, parse_addresses, resolve_addresses
+    from nsctl.client.errors import (
+        KVConfigNotFoundError,
+        NameServerConnectionError,
+        NameServerDataParseError,
+        NameServerError,
+        NameServerProtocolError,
+        NameServerResponseError,
+        NameServerTimeoutError,
+        NoNameServerAddressError,
+        PermissionDeniedError,
+        TopicNotFoundError,
+    )
+    from nsctl.client.manager import AsyncNameServerManager, NameServerConfig, NameServerManager
+    from nsctl.protocol.acl import Credentials
 
 __all__ = [
     "AsyncNameServerClient",
@@ -66,6 +64,23 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Credentials": "nsctl.protocol.acl",
+    "KVConfigNotFoundError": "nsctl.client.errors",
+    "NameServerClient": "nsctl.client.client",
+    "NameServerConfig": "nsctl.client.manager",
+    "NameServerConnectionError": "nsctl.client.errors",
+    "NameServerDataParseError": "nsctl.client.errors",
+    "NameServerError": "nsctl.client.errors",
+    "NameServerManager": "nsctl.client.manager",
+    "NameServerProtocolError": "nsctl.client.errors",
+    "NameServerResponseError": "nsctl.client.errors",
+    "NameServerTimeoutError": "nsctl.client.errors",
+    "NoNameServerAddressError": "nsctl.client.errors",
+    "PermissionDeniedError": "nsctl.client.errors",
+    "ResolvedAddresses": "nsctl.client.discovery",
+    "TopicNotFoundError": "nsctl.client.errors",
+    "parse_addresses": "nsctl.client.discovery",
+    "resolve_addresses": "nsctl.client.discovery",
     "AsyncNameServerClient": "nsctl.client.client",
     "AsyncNameServerManager": "nsctl.client.manager",
     "BrokerAgent": "nsctl.client.broker",
@@ -98,7 +113,10 @@ def create_nameserver_manager(
     credentials: Credentials | None = None,
 ) -> NameServerManager:
     """A started blocking manager over `nameserver_addrs` ("host:port;host:port")."""
-    config = NameServerConfig(nameserver_addrs, **_settings(locals()))
+    settings = _settings(locals())
+    from nsctl.client.manager import NameServerConfig, NameServerManager
+
+    config = NameServerConfig(nameserver_addrs, **settings)
     return NameServerManager(config).start()
 
 
@@ -114,8 +132,10 @@ def create_async_nameserver_manager(
     credentials: Credentials | None = None,
 ) -> AsyncNameServerManager:
     """An asyncio manager (use `async with`, or `await manager.stop()` when done)."""
-    config = NameServerConfig(nameserver_addrs, **_settings(locals()))
-    from nsctl.client.manager import AsyncNameServerManager
+    settings = _settings(locals())
+    from nsctl.client.manager import AsyncNameServerManager, NameServerConfig
+
+    config = NameServerConfig(nameserver_addrs, **settings)
 
     return AsyncNameServerManager(config)
 
@@ -128,6 +148,8 @@ def create_sync_client(
     ssl_context: ssl.SSLContext | None = None,
     credentials: Credentials | None = None,
 ) -> NameServerClient:
+    from nsctl.client.client import NameServerClient
+
     return NameServerClient(
         address,
         timeout=timeout,

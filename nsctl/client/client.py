@@ -32,17 +32,17 @@ from nsctl.protocol.models import (
     TopicList,
     TopicRouteData,
 )
-from nsctl.protocol.register import (
-    DataVersion,
-    RegisterBrokerResult,
-    TopicConfig,
-    TopicConfigSerializeWrapper,
-)
 
 if TYPE_CHECKING:
     import ssl
 
     from nsctl.client.async_transport import AsyncConnection
+    from nsctl.protocol.register import (
+        DataVersion,
+        RegisterBrokerResult,
+        TopicConfig,
+        TopicConfigSerializeWrapper,
+    )
 
 log = logging.getLogger(__name__)
 

@@ -116,10 +116,15 @@ class KVConfigNotFoundError(NameServerResponseError):
     """QUERY_NOT_FOUND (22): no such KV namespace or key."""
 
 
+class InvalidParameterError(NameServerResponseError):
+    """INVALID_PARAMETER (29): a broker refused the arguments (a bad or system topic name)."""
+
+
 _BY_CODE: dict[int, type[NameServerResponseError]] = {
     ResponseCode.TOPIC_NOT_EXIST: TopicNotFoundError,
     ResponseCode.QUERY_NOT_FOUND: KVConfigNotFoundError,
     ResponseCode.NO_PERMISSION: PermissionDeniedError,
+    ResponseCode.INVALID_PARAMETER: InvalidParameterError,
 }
 
 #: Answers that say "this server cannot serve you right now", not "your request is wrong":

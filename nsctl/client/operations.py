@@ -13,12 +13,12 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nsctl.client.errors import NameServerDataParseError, response_error
 from nsctl.protocol import headers as h
-from nsctl.protocol.broker_models import BrokerRuntimeInfo, BrokerTopicConfig, TopicStatsTable
 from nsctl.protocol.codes import (
+    AUTO_CREATE_TOPIC,
     DEFAULT_VERSION,
     RequestCode,
     ResponseCode,
@@ -36,15 +36,20 @@ from nsctl.protocol.models import (
     TopicList,
     TopicRouteData,
 )
-from nsctl.protocol.properties import format_properties, parse_properties
-from nsctl.protocol.register import (
-    DataVersion,
-    RegisterBrokerBody,
-    RegisterBrokerResult,
-    TopicConfig,
-    TopicConfigSerializeWrapper,
-    body_crc32,
-)
+
+if TYPE_CHECKING:
+    from nsctl.protocol.broker_admin import (
+        AttributeEdits,
+        SubscriptionGroupConfig,
+        SubscriptionGroupWrapper,
+    )
+    from nsctl.protocol.broker_models import BrokerRuntimeInfo, BrokerTopicConfig, TopicStatsTable
+    from nsctl.protocol.register import (
+        DataVersion,
+        RegisterBrokerResult,
+        TopicConfig,
+        TopicConfigSerializeWrapper,
+    )
 
 T = TypeVar("T")
 
@@ -216,6 +221,8 @@ def topic_config_wrapper(
     data_version: DataVersion | None = None,
 ) -> TopicConfigSerializeWrapper:
     """The wrapper a broker registers: given as is, or built from a topic table."""
+    from nsctl.protocol.register import DataVersion, TopicConfigSerializeWrapper
+
     if isinstance(topic_configs, TopicConfigSerializeWrapper):
         if data_version is None:
             return topic_configs
@@ -238,6 +245,8 @@ def register_broker(
     heartbeat_timeout_millis: int | None = None,
     enable_acting_master: bool | None = None,
 ) -> Operation[RegisterBrokerResult | None]:
+    from nsctl.protocol.register import RegisterBrokerBody, RegisterBrokerResult, body_crc32
+
     wrapper = topic_config_wrapper(topic_configs, data_version)
     register_body = RegisterBrokerBody(topic_config_serialize_wrapper=wrapper)
     version = int(DEFAULT_VERSION)
@@ -308,6 +317,8 @@ def query_data_version(
     broker_id: int,
     data_version: DataVersion,
 ) -> Operation[tuple[bool, DataVersion | None]]:
+    from nsctl.protocol.register import DataVersion
+
     header = h.QueryDataVersionRequestHeader(
         broker_name=broker_name,
         broker_addr=broker_addr,
@@ -354,6 +365,8 @@ def add_write_perm_of_broker(broker_name: str) -> Operation[int]:
 
 
 def get_namesrv_config() -> Operation[dict[str, str]]:
+    from nsctl.protocol.properties import parse_properties
+
     def parse(response: RemotingCommand, address: str | None) -> dict[str, str]:
         if not response.body:
             return {}
@@ -367,6 +380,8 @@ def get_namesrv_config() -> Operation[dict[str, str]]:
 
 
 def update_namesrv_config(properties: Mapping[str, Any]) -> Operation[None]:
+    from nsctl.protocol.properties import format_properties
+
     values = {str(k): _config_value(v) for k, v in properties.items()}
     for key, value in values.items():
         # The server reads `key=value` lines unescaped; these characters would change the meaning.
@@ -387,6 +402,8 @@ def _config_value(value: Any) -> str:
 
 def get_broker_runtime_info() -> Operation[BrokerRuntimeInfo]:
     # Java sends this one without any ext fields at all.
+    from nsctl.protocol.broker_models import BrokerRuntimeInfo
+
     return Operation(
         _command(RequestCode.GET_BROKER_RUNTIME_INFO),
         lambda response, address: BrokerRuntimeInfo.decode(response.body),
@@ -394,6 +411,8 @@ def get_broker_runtime_info() -> Operation[BrokerRuntimeInfo]:
 
 
 def get_topic_stats_info(topic: str) -> Operation[TopicStatsTable]:
+    from nsctl.protocol.broker_models import TopicStatsTable
+
     header = h.GetTopicStatsInfoRequestHeader(topic=topic)
     return Operation(
         _command(RequestCode.GET_TOPIC_STATS_INFO, header),
@@ -403,8 +422,91 @@ def get_topic_stats_info(topic: str) -> Operation[TopicStatsTable]:
 
 def get_topic_config(topic: str) -> Operation[BrokerTopicConfig]:
     """The topic's config on a broker; `TopicNotFoundError` when the broker has none."""
+    from nsctl.protocol.broker_models import BrokerTopicConfig
+
     header = h.GetTopicConfigRequestHeader(topic=topic, lo=True)
     return Operation(
         _command(RequestCode.GET_TOPIC_CONFIG, header),
         lambda response, address: BrokerTopicConfig.decode(response.body),
+    )
+
+
+# --- broker administration (sent to a broker address) --------------------------------------
+# The writes answer SUCCESS with no body (17 with the remark "not set any response code", the
+# default remark of a response the broker never cleared); a refusal (29 INVALID_PARAMETER for a
+# bad or system topic) is raised as the typed error of its code.
+
+
+def update_and_create_topic(
+    config: TopicConfig,
+    attributes: str | AttributeEdits | None = None,
+    *,
+    default_topic: str = AUTO_CREATE_TOPIC,
+    force: bool = False,
+) -> Operation[None]:
+    """UPDATE_AND_CREATE_TOPIC: create `config` on the broker, or replace its queue numbers,
+    perm, order and flags. `config.attributes` is not sent: attribute changes travel as edit
+    text (`+k=v,-k`, `attributes`) that the broker applies to the topic's current attributes;
+    none leaves them as they are (what updateTopicPerm relies on)."""
+    from nsctl.protocol.broker_admin import AttributeEdits, CreateTopicRequestHeader
+
+    text = attributes.text if isinstance(attributes, AttributeEdits) else (attributes or "")
+    header = CreateTopicRequestHeader(
+        topic=config.topic_name,
+        default_topic=default_topic,
+        read_queue_nums=config.read_queue_nums,
+        write_queue_nums=config.write_queue_nums,
+        perm=config.perm,
+        topic_filter_type=config.topic_filter_type,
+        topic_sys_flag=config.topic_sys_flag,
+        order=config.order,
+        attributes=text,
+        force=force,
+    )
+    return Operation(_command(RequestCode.UPDATE_AND_CREATE_TOPIC, header), _nothing)
+
+
+def delete_topic_in_broker(topic: str) -> Operation[None]:
+    """DELETE_TOPIC_IN_BROKER: drop the topic's config (and data) on the broker. The broker
+    answers SUCCESS for a topic it does not have, and tells the NameServer nothing: the route
+    goes with DELETE_TOPIC_IN_NAMESRV."""
+    from nsctl.protocol.broker_admin import DeleteTopicRequestHeader
+
+    header = DeleteTopicRequestHeader(topic=topic)
+    return Operation(_command(RequestCode.DELETE_TOPIC_IN_BROKER, header), _nothing)
+
+
+def update_and_create_subscription_group(config: SubscriptionGroupConfig) -> Operation[None]:
+    """UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the whole config as the body (no ext fields)."""
+    return Operation(
+        _command(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, None, config.encode()), _nothing
+    )
+
+
+def delete_subscription_group(group: str, clean_offset: bool = False) -> Operation[None]:
+    """DELETE_SUBSCRIPTIONGROUP; `clean_offset` also drops the group's consumer offsets. Its
+    %RETRY% and %DLQ% topics stay: they are deleted as topics."""
+    from nsctl.protocol.broker_admin import DeleteSubscriptionGroupRequestHeader
+
+    header = DeleteSubscriptionGroupRequestHeader(group_name=group, clean_offset=clean_offset)
+    return Operation(_command(RequestCode.DELETE_SUBSCRIPTIONGROUP, header), _nothing)
+
+
+def get_all_topic_config() -> Operation[TopicConfigSerializeWrapper]:
+    """GET_ALL_TOPIC_CONFIG: the broker's whole topic table, system topics included."""
+    from nsctl.protocol.register import TopicConfigSerializeWrapper
+
+    return Operation(
+        _command(RequestCode.GET_ALL_TOPIC_CONFIG),
+        lambda response, address: TopicConfigSerializeWrapper.decode(response.body),
+    )
+
+
+def get_all_subscription_group_config() -> Operation[SubscriptionGroupWrapper]:
+    """GET_ALL_SUBSCRIPTIONGROUP_CONFIG: every group of the broker, predefined ones included."""
+    from nsctl.protocol.broker_admin import SubscriptionGroupWrapper
+
+    return Operation(
+        _command(RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+        lambda response, address: SubscriptionGroupWrapper.decode(response.body),
     )

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from nsctl.cli.watch import _rows
+from nsctl.cli.views.watch import watch_rows
 from nsctl.client.snapshot import Subject
 from tests.broker_standins import refused_address
 from tests.cli.broker_setup import nsctl
@@ -151,7 +151,7 @@ def test_watch_reports_brokers_going_unreachable_and_back(registry, stand_ins):
 
 def test_live_view_marks_brokers_that_do_not_answer():
     snapshot = {"clusters": {"C": {"b": {"0": "h:1", "1": "h:2"}}}}
-    rows = _rows(Subject("cluster"), snapshot, {"h:2"})
+    rows = watch_rows(Subject("cluster"), snapshot, {"h:2"})
     assert rows == [("b", ("C", "b", "0=h:1, 1=h:2 (DOWN: does not answer)"))]
 
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsctl.cli.broker_text import (
+from nsctl.cli.mqadmin.broker_text import (
     broker_status_lines,
     cluster_list_lines,
     cluster_more_lines,
     more_stats,
     runtime_columns,
 )
+from nsctl.cli.views.cluster_list import cluster_list_view, plain_lines
 from nsctl.client.broker_fanout import BrokerAnswer, ListedBroker
 from nsctl.protocol.broker_models import BrokerRuntimeInfo
+from nsctl.protocol.models import BrokerData, ClusterInfo
 
 KEYS = [
     "brokerActive", "putTps", "getTransferredTps", "sendThreadPoolQueueSize",
@@ -41,9 +43,16 @@ def test_any_runtime_table_gives_a_row(table, now_ms):
     columns = runtime_columns(runtime, now_ms)
     assert all(isinstance(getattr(columns, f), str) for f in ("version", "in_tps", "hour"))
     row = ListedBroker("C", "b", 0, "h:1")
-    lines = cluster_list_lines([row], {"h:1": BrokerAnswer("h:1", runtime)}, now_ms)
-    assert len(lines) == 2
-    assert len(cluster_more_lines([row], {"h:1": BrokerAnswer("h:1", runtime)})) == 2
+    assert len(cluster_list_lines([(row, columns)])) == 2
+    assert len(cluster_more_lines([("C", "b", more_stats(runtime))])) == 2
+    view = cluster_list_view(
+        ClusterInfo({"b": BrokerData("C", "b", {0: "h:1"})}, {"C": ["b"]}),
+        None,
+        [row],
+        {"h:1": BrokerAnswer("h:1", runtime)},
+        now_ms,
+    )
+    assert plain_lines(view, more=False)[1] == cluster_list_lines([(row, columns)])[1]
     assert all(-(2**63) <= v < 2**63 for v in more_stats(runtime))
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from nsctl.cli.java_format import left
+from nsctl.cli.mqadmin.java_format import left
 from tests.broker_standins import (
     FRAMES,
     captured,

@@ -153,7 +153,7 @@ def test_write_perm_commands_report_counts(script_runner, cluster):
 
 def test_delete_topic_and_order_conf(script_runner, cluster):
     ns, _ = cluster
-    run(script_runner, ns, "deleteTopic", "-t", "OnlyA")
+    run(script_runner, ns, "deleteTopic", "-t", "OnlyA", "--namesrv-only")
     gone = run(script_runner, ns, "topicRoute", "-t", "OnlyA", ok=False)
     assert gone.returncode == 1
 

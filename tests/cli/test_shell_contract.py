@@ -330,7 +330,7 @@ def test_update_namesrv_config_success_is_read_back(ns):
 
 def test_idempotent_deletes_warn_and_succeed(live):
     for argv, warning in [
-        (("deleteTopic", "-t", "Nope"), "topic Nope did not exist"),
+        (("deleteTopic", "-t", "Nope", "--namesrv-only"), "topic Nope did not exist"),
         (("deleteKV", "-s", "ns", "-k", "nope"), "key ns/nope did not exist"),
         (
             ("unregisterBroker", "-c", "C1", "-b", "nope", "-a", "127.0.0.1:1"),

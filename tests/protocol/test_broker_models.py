@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nsctl.cli.java_format import (
+from nsctl.cli.mqadmin.java_format import (
     fixed,
     hashmap_order,
     left,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nsctl.cli import serve as serve_cli
+from nsctl.cli.commands import serve as serve_cli
 from nsctl.protocol import frame
 from nsctl.protocol.codes import RequestCode
 from nsctl.protocol.models import TopicList

@@ -1,0 +1,289 @@
+"""What the topic and group writes share: finding the masters of a cluster, running one change
+on every broker at once, writing to every NameServer, `--wait`, and the report (one result per
+broker and per NameServer; table, json, or mqadmin's text when everything succeeded) with the
+exit code the results add up to (3 unreachable, then 1 refused, then 4 not shown in time)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from nsctl.cli.failures import (
+    EXIT_ERROR,
+    EXIT_EXPECTATION,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    classify,
+    fail,
+)
+from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.cli.target import Output, Target
+
+if TYPE_CHECKING:
+    from nsctl.client.broker_client import AsyncBrokerClient
+    from nsctl.client.convergence import WaitResult
+    from nsctl.protocol.models import ClusterInfo
+
+DEFAULT_WAIT = 30.0
+
+ClusterOption = Annotated[
+    str | None,
+    typer.Option("-c", "--clusterName", help="Every master of this cluster.", show_default=False),
+]
+BrokerAddrOption = Annotated[
+    str | None,
+    typer.Option("-b", "--brokerAddr", help="Only this broker (host:port).", show_default=False),
+]
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0.0,
+        is_flag=False,
+        flag_value=DEFAULT_WAIT,
+        help=f"Return once every NameServer shows the change (at most SECONDS; --wait alone: "
+        f"{DEFAULT_WAIT:g}); exit 4 naming those that do not show it yet.",
+        metavar="[SECONDS]",
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class Outcome:
+    """One target's result: a broker (`name` its broker name) or a NameServer."""
+
+    kind: str  # "broker" or "namesrv"
+    address: str
+    action: str
+    name: str | None = None
+    changed: bool | None = None
+    error: BaseException | None = None
+    #: mqadmin's text for this success (printed with -o plain when everything succeeded).
+    lines: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def code(self) -> int:
+        return EXIT_OK if self.error is None else classify(self.error)[0]
+
+    def describe(self) -> str:
+        return f"{self.name} {self.address}" if self.name else self.address
+
+    def result_text(self) -> str:
+        if self.error is not None:
+            return f"FAILED: {classify(self.error)[1]}"
+        return self.action if self.changed is not False else "no change"
+
+
+@dataclass
+class WriteReport:
+    subject: dict[str, Any]
+    outcomes: list[Outcome] = field(default_factory=list)
+    wait: WaitResult | None = None
+    #: mqadmin's closing text (the config line), printed after the per-target lines.
+    closing: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        codes = {o.code for o in self.outcomes}
+        if EXIT_UNREACHABLE in codes:
+            return EXIT_UNREACHABLE
+        if EXIT_ERROR in codes or EXIT_USAGE in codes:
+            return EXIT_ERROR
+        if self.wait is not None and not self.wait.ok:
+            return EXIT_EXPECTATION
+        return EXIT_OK
+
+
+def cluster_info(target: Target) -> ClusterInfo:
+    return target.manager.invoke(lambda client: client.get_broker_cluster_info())
+
+
+def masters(info: ClusterInfo, cluster: str) -> dict[str, str]:
+    """Master address -> broker name of every broker group of `cluster`, in mqadmin's order
+    (the HashSet it collects them in); fails with the known clusters when it does not exist."""
+    from nsctl.cli.mqadmin.java_format import hashmap_order
+
+    names = info.cluster_addr_table.get(cluster)
+    if names is None:
+        known = ", ".join(sorted(info.cluster_addr_table)) or "none"
+        fail(f"cluster {cluster!r} not found (known: {known})")
+    found = {}
+    for broker_name in names:
+        broker = info.broker_addr_table.get(broker_name)
+        if broker is not None and 0 in broker.broker_addrs:
+            found[broker.broker_addrs[0]] = broker_name
+    if not found:
+        fail(f"cluster {cluster!r} has no master broker registered")
+    return {address: found[address] for address in hashmap_order(found)}
+
+
+def broker_name_of(info: ClusterInfo, address: str) -> str | None:
+    for name, broker in info.broker_addr_table.items():
+        if address in broker.broker_addrs.values():
+            return name
+    return None
+
+
+def one_of(cluster: str | None, broker_addr: str | None) -> tuple[str | None, str | None]:
+    """-c or -b, exactly one, stripped as mqadmin strips them."""
+    if (cluster is None) == (broker_addr is None):
+        fail("give exactly one of -c/--clusterName and -b/--brokerAddr", EXIT_USAGE)
+    if broker_addr is not None:
+        from nsctl.client.discovery import split_host_port
+
+        broker_addr = broker_addr.strip()
+        try:
+            split_host_port(broker_addr)
+        except ValueError:
+            fail(f"invalid broker address {broker_addr!r}: expected host:port", EXIT_USAGE)
+    return (cluster.strip() if cluster is not None else None), broker_addr
+
+
+def on_brokers(
+    target: Target,
+    brokers: dict[str, str | None],
+    action: str,
+    change: Callable[[AsyncBrokerClient], Awaitable[tuple[bool, list[str]]]],
+) -> list[Outcome]:
+    """`change` on every broker at once; it returns (changed, mqadmin's lines)."""
+    from nsctl.cli.broker_answers import ask_brokers
+
+    answers = ask_brokers(target, list(brokers), change)
+    outcomes = []
+    for address, name in brokers.items():
+        answer = answers[address]
+        outcome = Outcome("broker", address, action, name=name, error=answer.error)
+        if answer.value is not None:
+            outcome.changed, outcome.lines = answer.value
+        outcomes.append(outcome)
+    return outcomes
+
+
+def on_namesrvs(
+    target: Target, action: str, change: Callable[[Any], bool | None], lines: list[str]
+) -> list[Outcome]:
+    """`change(client)` on every NameServer (each retried on its own); it returns whether it
+    changed anything (None: unknown)."""
+    results = target.manager.broadcast(change)
+    outcomes = []
+    for address, value in results.items():
+        failed = value if isinstance(value, BaseException) else None
+        outcome = Outcome("namesrv", address, action, error=failed, lines=list(lines))
+        if failed is None:
+            outcome.changed = value
+        outcomes.append(outcome)
+    return outcomes
+
+
+def wait_for(target: Target, seconds: float, shows: Callable[[Any], str | None]) -> WaitResult:
+    from nsctl.client.convergence import wait_until
+
+    return wait_until(
+        target.addresses,
+        shows,
+        timeout=seconds,
+        request_timeout=target.timeout,
+        ssl_context=target.ssl_context,
+    )
+
+
+def finish(target: Target, report: WriteReport) -> None:
+    """Print the report, one stderr line naming what failed, and exit with its code."""
+    failed = [o for o in report.outcomes if not o.ok]
+    if target.output == Output.json:
+        emit_json(_json_document(report))
+    elif target.output == Output.plain:
+        # mqadmin's success text would be read as success by scripts that grep it.
+        if not failed:
+            emit_lines(line for o in report.outcomes for line in o.lines)
+            emit_lines(report.closing)
+    else:
+        rows = [(o.kind, o.describe(), o.result_text()) for o in report.outcomes]
+        if report.wait is not None:
+            for address in report.wait.shown:
+                rows.append(("namesrv", address, f"shows it ({report.wait.seconds:.1f} s)"))
+            for address, why in report.wait.pending.items():
+                rows.append(("namesrv", address, f"NOT SHOWN: {why}"))
+        title = ", ".join(f"{k} {v}" for k, v in report.subject.items())
+        emit_table(title, ("Target", "Address", "Result"), rows)
+    code = report.exit_code
+    if failed:
+        details = "; ".join(f"{o.kind} {o.describe()}: {classify(o.error)[1]}" for o in failed)
+        print(
+            f"nsctl: {len(failed)} of {len(report.outcomes)} targets failed: {details}",
+            file=sys.stderr,
+        )
+    elif report.wait is not None and not report.wait.ok:
+        pending = "; ".join(f"{a}: {why}" for a, why in report.wait.pending.items())
+        print(
+            f"nsctl: not shown by every NameServer after {report.wait.seconds:.1f} s: {pending}",
+            file=sys.stderr,
+        )
+    if code:
+        raise typer.Exit(code)
+
+
+def _json_document(report: WriteReport) -> dict[str, Any]:
+    def entry(o: Outcome) -> dict[str, Any]:
+        data: dict[str, Any] = {"address": o.address}
+        if o.kind == "broker":
+            data["brokerName"] = o.name
+        data.update({"action": o.action, "ok": o.ok, "changed": o.changed})
+        if o.error is not None:
+            code, message = classify(o.error)
+            data.update({"error": message, "exitCode": code})
+        data.update(o.extra)
+        return data
+
+    document = dict(report.subject)
+    document["brokers"] = [entry(o) for o in report.outcomes if o.kind == "broker"]
+    document["namesrvs"] = [entry(o) for o in report.outcomes if o.kind == "namesrv"]
+    if report.wait is not None:
+        document["wait"] = {
+            "ok": report.wait.ok,
+            "seconds": round(report.wait.seconds, 3),
+            "shown": report.wait.shown,
+            "pending": report.wait.pending,
+        }
+    document["exitCode"] = report.exit_code
+    return document
+
+
+def targets(
+    target: Target, cluster: str | None, broker_addr: str | None
+) -> tuple[dict[str, str | None], ClusterInfo | None]:
+    """The brokers a write goes to: the masters of -c, or the -b address (its broker name
+    looked up when the NameServers list it)."""
+    if cluster is not None:
+        info = cluster_info(target)
+        return dict(masters(info, cluster)), info
+    assert broker_addr is not None
+    return {broker_addr: None}, None
+
+
+def names_from(info: ClusterInfo | None, brokers: dict[str, str | None], target: Target) -> None:
+    """Fill in the broker names of -b addresses (for messages and --wait)."""
+    missing = [a for a, n in brokers.items() if n is None]
+    if not missing:
+        return
+    try:
+        info = info or cluster_info(target)
+    except Exception:  # names are for messages; the write itself does not need them
+        return
+    for address in missing:
+        brokers[address] = broker_name_of(info, address)
+
+
+def joined(items: Iterable[str]) -> str:
+    return ", ".join(items)

@@ -1,0 +1,96 @@
+"""KV config commands: getKV, putKV (updateKvConfig), deleteKV (deleteKvConfig), getKVList."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nsctl.cli.fanout import absent_on, report_fanout
+from nsctl.cli.options import nameserver_command
+from nsctl.cli.render import emit_json, emit_lines, emit_table
+from nsctl.cli.target import Output, Target
+
+NamespaceOption = Annotated[
+    str, typer.Option("-s", "--namespace", help="KV namespace.", show_default=False)
+]
+KeyOption = Annotated[str, typer.Option("-k", "--key", help="Key.", show_default=False)]
+
+
+@nameserver_command("getKV", help="Print the value of a key (exit 1 if it does not exist).")
+def get_kv(target: Target, namespace: NamespaceOption, key: KeyOption) -> None:
+    value = target.manager.invoke(lambda client: client.get_kv_config(namespace, key))
+    if target.output == Output.json:
+        emit_json({"namespace": namespace, "key": key, "value": value})
+    else:
+        emit_lines([value])
+
+
+@nameserver_command(
+    "putKV",
+    aliases=("updateKvConfig",),
+    help="Create or update a key on every NameServer (they do not replicate).",
+)
+def put_kv(
+    target: Target,
+    namespace: NamespaceOption,
+    key: KeyOption,
+    value: Annotated[str, typer.Option("-v", "--value", help="Value.", show_default=False)],
+) -> None:
+    value = value.strip()  # as mqadmin does
+    results = target.manager.broadcast(lambda client: client.put_kv_config(namespace, key, value))
+    report_fanout(
+        target,
+        results,
+        ok_line=lambda address, _: (
+            "create or update kv config to namespace success."
+            if target.output == Output.plain
+            else f"{address}: {namespace}/{key} = {value}"
+        ),
+        summary={"namespace": namespace, "key": key, "value": value},
+    )
+
+
+@nameserver_command(
+    "deleteKV", aliases=("deleteKvConfig",), help="Delete a key on every NameServer."
+)
+def delete_kv(target: Target, namespace: NamespaceOption, key: KeyOption) -> None:
+    results = target.manager.broadcast(lambda client: delete_key(client, namespace, key))
+    report_fanout(
+        target,
+        results,
+        ok_line=lambda address, existed: (
+            "delete kv config from namespace success."
+            if target.output == Output.plain
+            else f"{address}: deleted {namespace}/{key}"
+            + ("" if existed else " (it did not exist)")
+        ),
+        json_fields=lambda address, existed: {"existed": existed},
+        summary={"namespace": namespace, "key": key},
+        warning=absent_on(results, f"key {namespace}/{key}"),
+    )
+
+
+def delete_key(client, namespace: str, key: str) -> bool:
+    """Delete the key on one NameServer; whether it existed there (asked first: deleting an
+    absent key succeeds silently on the server)."""
+    from nsctl.client.errors import KVConfigNotFoundError
+
+    try:
+        client.get_kv_config(namespace, key)
+        existed = True
+    except KVConfigNotFoundError:
+        existed = False
+    client.delete_kv_config(namespace, key)
+    return existed
+
+
+@nameserver_command("getKVList", help="List the keys and values of a namespace.")
+def get_kv_list(target: Target, namespace: NamespaceOption) -> None:
+    table = target.manager.invoke(lambda client: client.get_kv_list_by_namespace(namespace))
+    if target.output == Output.json:
+        emit_json({"table": table})
+    elif target.output == Output.plain:
+        emit_lines(f"{key}={value}" for key, value in sorted(table.items()))
+    else:
+        emit_table(f"Namespace {namespace}", ("Key", "Value"), sorted(table.items()))

@@ -1,0 +1,85 @@
+"""The NameServers a command talks to (`Target`: addresses, TLS, timeout, retries, and the
+manager built from them on first use) and the output format it was asked for."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
+
+    from nsctl.client import NameServerManager
+
+
+class Output(str, enum.Enum):
+    table = "table"
+    json = "json"
+    plain = "plain"
+
+
+@dataclass
+class Target:
+    """The NameServers a command talks to, and how."""
+
+    namesrv: str | None
+    output: Output
+    timeout: float
+    retries: int
+    address_server: str | None
+    verbose: bool
+    tls: bool = False
+    tls_ca: Path | None = None
+    tls_insecure: bool = False
+    _manager: NameServerManager | None = field(default=None, repr=False)
+    #: Set once `addresses` came from an address server (long-running commands ask it again).
+    address_server_url: str | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def ssl_context(self) -> SSLContext | None:
+        """None for plaintext; `ssl` is imported only when TLS is asked for."""
+        if not (self.tls or self.tls_ca or self.tls_insecure):
+            return None
+        from nsctl.client.tls import client_context
+
+        return client_context(ca_file=self.tls_ca, insecure=self.tls_insecure)
+
+    @functools.cached_property
+    def addresses(self) -> list[str]:
+        from nsctl.client.discovery import resolve_addresses
+
+        resolved = resolve_addresses(
+            self.namesrv, address_server_url=self.address_server, timeout=self.timeout
+        )
+        if self.verbose:
+            addresses = ";".join(resolved.addresses)
+            print(f"nsctl: NameServers {addresses} (from {resolved.source})", file=sys.stderr)
+        self.address_server_url = resolved.url
+        return resolved.addresses
+
+    @property
+    def manager(self) -> NameServerManager:
+        if self._manager is None:
+            from nsctl.client import NameServerConfig, NameServerManager
+
+            self._manager = NameServerManager(
+                NameServerConfig(
+                    nameserver_addrs=self.addresses,
+                    timeout=self.timeout,
+                    connect_timeout=self.timeout,
+                    max_retry_times=self.retries + 1,
+                    retry_interval=0.2,
+                    ssl_context=self.ssl_context,
+                )
+            )
+            self._manager.start()
+        return self._manager
+
+    def close(self) -> None:
+        if self._manager is not None:
+            self._manager.stop()
+            self._manager = None
