@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Credentials": "nsctl.protocol.acl",
     "KVConfigNotFoundError": "nsctl.client.errors",
     "NameServerClient": "nsctl.client.client",
     "NameServerConfig": "nsctl.client.manager",
@@ -76,7 +77,6 @@ _LAZY = {
     "NameServerTimeoutError": "nsctl.client.errors",
     "NoNameServerAddressError": "nsctl.client.errors",
     "PermissionDeniedError": "nsctl.client.errors",
-    "Credentials": "nsctl.protocol.acl",
     "ResolvedAddresses": "nsctl.client.discovery",
     "TopicNotFoundError": "nsctl.client.errors",
     "parse_addresses": "nsctl.client.discovery",

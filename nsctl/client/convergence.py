@@ -52,7 +52,8 @@ def wait_until(
     interval: float = POLL_INTERVAL,
 ) -> WaitResult:
     """Ask every address `shows(client)` until each returned None (it shows the change; a
-    string says what it shows instead), or until `timeout` seconds have passed."""
+    string says what it shows instead), or until `timeout` seconds have passed. With
+    `credentials` every question is signed (ACL)."""
     from nsctl.client.client import NameServerClient
 
     start = time.monotonic()

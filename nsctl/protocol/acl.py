@@ -15,7 +15,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nsctl.protocol.broker_models import utf16_order
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import RemotingCommand
 
@@ -89,6 +88,9 @@ def signing_content(
     strings on both sides, so there an empty value adds nothing. Likewise an empty *name*
     cannot travel in a ROCKETMQ header (the encoder leaves it out), so it is not signed there.
     """
+    # Imported here: the transports import this module, and most commands never sign.
+    from nsctl.protocol.broker_models import utf16_order
+
     rocketmq = serialize_type == SerializeType.ROCKETMQ
     names = [
         name
@@ -104,7 +106,7 @@ def signing_content(
 
 def signature(content: bytes, secret_key: str) -> str:
     """`base64(HmacSHA1(secret_key, content))`, standard alphabet with padding."""
-    # Imported here: every command line imports the transports, few of them sign.
+    # Imported here, as in signing_content: only a signing process needs them.
     import base64
     import hashlib
     import hmac

@@ -7,13 +7,15 @@ differs only over ROCKETMQ headers, where Java's decoder reads a zero-length val
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import typing
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import nsctl.client.operations  # noqa: F401 - defines no headers itself, imports every one
+import nsctl.protocol
 from nsctl.protocol import headers
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import RemotingCommand
@@ -28,7 +30,11 @@ def _subclasses(cls: type) -> list[type]:
     return found
 
 
-#: Every header class, wherever it is defined (the operations import all of them).
+# Header classes live in several protocol modules (headers, broker_admin, ...): load them all.
+for _module in pkgutil.iter_modules(nsctl.protocol.__path__):
+    importlib.import_module(f"nsctl.protocol.{_module.name}")
+
+#: Every header class, wherever it is defined.
 HEADER_CLASSES = sorted(set(_subclasses(Header)), key=lambda cls: cls.__qualname__)
 
 BLANKS = " \t\r\n\x0b\x0c\u00a0\u3000"
