@@ -21,7 +21,7 @@ _nsctl() {
     cmd=''
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            -n|--namesrv|--namesrvAddr|-o|--output|--timeout|--retries|--address-server|--tls-ca) ((i++)) ;;
+            -n|--namesrv|--namesrvAddr|-o|--output|--timeout|--retries|--address-server|--tls-ca|--access-key|--secret-key) ((i++)) ;;
             -*) ;;
             *) cmd="${COMP_WORDS[i]}"; break ;;
         esac
@@ -36,8 +36,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         brokerstatus)
             case "$prev" in
                 -b|--brokerAddr) COMPREPLY=(); return 0 ;;
@@ -48,8 +50,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-b --brokerAddr -c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-b --brokerAddr -c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         check)
             case "$prev" in
                 --expect-brokers) COMPREPLY=(); return 0 ;;
@@ -61,8 +65,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "--expect-brokers --expect-cluster -t --topic --consistent --probe-brokers -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "--expect-brokers --expect-cluster -t --topic --consistent --probe-brokers -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         clusterlist)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -73,8 +79,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         deletekv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -85,8 +93,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         deletekvconfig)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -97,20 +107,42 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
-        deletetopic)
+            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        deletesubgroup)
             case "$prev" in
-                -t|--topic) _nsctl_live topics; return 0 ;;
-                -c|--cluster) _nsctl_live clusters; return 0 ;;
+                -g|--groupName) _nsctl_live groups; return 0 ;;
+                -c|--clusterName) _nsctl_live clusters; return 0 ;;
+                -b|--brokerAddr) COMPREPLY=(); return 0 ;;
+                -r|--removeOffset) COMPREPLY=(); return 0 ;;
+                --wait) COMPREPLY=(); return 0 ;;
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
                 -o|--output) _nsctl_offer "table json plain"; return 0 ;;
                 --timeout) COMPREPLY=(); return 0 ;;
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-g --groupName -c --clusterName -b --brokerAddr -r --removeOffset --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        deletetopic)
+            case "$prev" in
+                -t|--topic) _nsctl_live topics; return 0 ;;
+                -c|--clusterName|--cluster) _nsctl_live clusters; return 0 ;;
+                --wait) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-t --topic -c --clusterName --cluster --namesrv-only --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         demo)
             case "$prev" in
                 -o|--output) _nsctl_offer "table json plain"; return 0 ;;
@@ -126,8 +158,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         getkvlist)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -137,8 +171,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         getnamesrvconfig)
             case "$prev" in
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
@@ -147,8 +183,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         help)
             case "$prev" in
             esac
@@ -164,8 +202,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         registerbroker)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -182,8 +222,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval --give-up-after -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval --give-up-after -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         serve)
             case "$prev" in
                 --listen) COMPREPLY=(); return 0 ;;
@@ -212,8 +254,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         topiclist)
             case "$prev" in
                 -c|--cluster) _nsctl_live clusters; return 0 ;;
@@ -223,8 +267,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         topicroute)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -234,8 +280,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         topicstatus)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -246,8 +294,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         unregisterbroker)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -260,8 +310,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         updatekvconfig)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -273,8 +325,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         updatenamesrvconfig)
             case "$prev" in
                 -k|--key) COMPREPLY=(); return 0 ;;
@@ -285,8 +339,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         updateorderconf)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -298,8 +354,77 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -m --method -v --orderConf -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-t --topic -m --method -v --orderConf -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        updatesubgroup)
+            case "$prev" in
+                -g|--groupName) _nsctl_live groups; return 0 ;;
+                -c|--clusterName) _nsctl_live clusters; return 0 ;;
+                -b|--brokerAddr) COMPREPLY=(); return 0 ;;
+                -s|--consumeEnable) COMPREPLY=(); return 0 ;;
+                -m|--consumeFromMinEnable) COMPREPLY=(); return 0 ;;
+                -d|--consumeBroadcastEnable) COMPREPLY=(); return 0 ;;
+                -o|--consumeMessageOrderly) COMPREPLY=(); return 0 ;;
+                -q|--retryQueueNums) COMPREPLY=(); return 0 ;;
+                -r|--retryMaxTimes) COMPREPLY=(); return 0 ;;
+                -p|--groupRetryPolicy) COMPREPLY=(); return 0 ;;
+                -i|--brokerId) COMPREPLY=(); return 0 ;;
+                -w|--whichBrokerWhenConsumeSlowly) COMPREPLY=(); return 0 ;;
+                -a|--notifyConsumerIdsChanged) COMPREPLY=(); return 0 ;;
+                --attributes) COMPREPLY=(); return 0 ;;
+                --wait) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                --output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-g --groupName -c --clusterName -b --brokerAddr -s --consumeEnable -m --consumeFromMinEnable -d --consumeBroadcastEnable -o --consumeMessageOrderly -q --retryQueueNums -r --retryMaxTimes -p --groupRetryPolicy -i --brokerId -w --whichBrokerWhenConsumeSlowly -a --notifyConsumerIdsChanged --attributes --wait -n --namesrv --namesrvAddr --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        updatetopic)
+            case "$prev" in
+                -t|--topic) _nsctl_live topics; return 0 ;;
+                -c|--clusterName) _nsctl_live clusters; return 0 ;;
+                -b|--brokerAddr) COMPREPLY=(); return 0 ;;
+                -r|--readQueueNums) COMPREPLY=(); return 0 ;;
+                -w|--writeQueueNums) COMPREPLY=(); return 0 ;;
+                -p|--perm) COMPREPLY=(); return 0 ;;
+                -o|--order) COMPREPLY=(); return 0 ;;
+                -u|--unit) COMPREPLY=(); return 0 ;;
+                -s|--hasUnitSub) COMPREPLY=(); return 0 ;;
+                -a|--attributes) COMPREPLY=(); return 0 ;;
+                --wait) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                --output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-t --topic -c --clusterName -b --brokerAddr -r --readQueueNums -w --writeQueueNums -p --perm -o --order -u --unit -s --hasUnitSub -a --attributes --wait -n --namesrv --namesrvAddr --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        updatetopicperm)
+            case "$prev" in
+                -t|--topic) _nsctl_live topics; return 0 ;;
+                -p|--perm) COMPREPLY=(); return 0 ;;
+                -c|--clusterName) _nsctl_live clusters; return 0 ;;
+                -b|--brokerAddr) COMPREPLY=(); return 0 ;;
+                --wait) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-t --topic -p --perm -c --clusterName -b --brokerAddr --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         watch)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -314,8 +439,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic --cluster -s --namespace --interval --count --until --probe-brokers --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-t --topic --cluster -s --namespace --interval --count --until --probe-brokers --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         wipewriteperm)
             case "$prev" in
                 -b|--brokerName) _nsctl_live brokers; return 0 ;;
@@ -325,8 +452,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --debug -h --help" ;;
+            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         *)
             case "$prev" in
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
@@ -335,8 +464,10 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList deleteKV deleteKvConfig deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure -h --help" ;;
+            _nsctl_offer "addWritePerm brokerStatus check clusterList deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
     esac
 }
 complete -F _nsctl nsctl

@@ -31,6 +31,7 @@ LIVE_VALUES = {
     "expect_cluster": "clusters",
     "route_of": "clusters",
     "broker_name": "brokers",
+    "group": "groups",
     "namespace": "namespaces",
     "namespaces": "namespaces",
 }

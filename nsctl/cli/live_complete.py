@@ -1,8 +1,10 @@
 """`nsctl __complete KIND [WORDS...]`: names for the shell completions, from the live NameServer.
 
-The bash, zsh and fish scripts call it on TAB with KIND (topics, clusters, brokers, namespaces)
-and the words typed so far, from which it takes -n/--namesrv (else $NAMESRV_ADDR) and the TLS
-options. It answers within BUDGET seconds and prints nothing at all, on stdout or stderr, when
+The bash, zsh and fish scripts call it on TAB with KIND (topics, clusters, brokers, groups,
+namespaces) and the words typed so far, from which it takes -n/--namesrv (else $NAMESRV_ADDR),
+the TLS options and the ACL keys (else $NSCTL_ACCESS_KEY / $NSCTL_SECRET_KEY). Consumer groups
+live on the brokers: they are asked of the masters the NameServer lists, within the same budget.
+It answers within BUDGET seconds and prints nothing at all, on stdout or stderr, when
 no NameServer answers in time: a completion must never disturb the command line. It does not
 build the Typer app (start-up time is the whole cost of a TAB).
 """
@@ -17,7 +19,7 @@ from collections.abc import Callable
 #: Seconds for the whole answer, connecting included (the scripts add Python's start-up).
 BUDGET = 0.15
 
-KINDS = ("topics", "clusters", "brokers", "namespaces")
+KINDS = ("topics", "clusters", "brokers", "groups", "namespaces")
 
 #: The NameServer protocol cannot list KV namespaces; these are the ones RocketMQ itself uses.
 KNOWN_NAMESPACES = ("ORDER_TOPIC_CONFIG",)
@@ -53,6 +55,41 @@ def _known_namespaces(client) -> list[str]:
     return list(KNOWN_NAMESPACES)
 
 
+def _credentials(words: list[str]):
+    access = _option_value(words, ("--access-key",)) or os.environ.get("NSCTL_ACCESS_KEY")
+    secret = _option_value(words, ("--secret-key",)) or os.environ.get("NSCTL_SECRET_KEY")
+    if not access or not secret:
+        return None
+    from nsctl.protocol.acl import Credentials
+
+    return Credentials(access, secret)
+
+
+def _groups(client, deadline: float, ssl_context, credentials) -> list[str]:
+    """The groups of every master the NameServer lists, as many as the budget allows."""
+    from nsctl.client.broker_client import BrokerClient
+
+    names: set[str] = set()
+    for broker in client.get_broker_cluster_info().broker_addr_table.values():
+        address = broker.broker_addrs.get(0)
+        remaining = deadline - time.monotonic()
+        if address is None or remaining <= 0.01:
+            continue
+        try:
+            with BrokerClient(
+                address,
+                timeout=remaining,
+                connect_timeout=remaining,
+                ssl_context=ssl_context,
+                credentials=credentials,
+            ) as broker_client:
+                table = broker_client.get_all_subscription_group_config()
+            names.update(table.subscription_group_table)
+        except Exception:  # another broker may still answer within the budget
+            continue
+    return sorted(names)
+
+
 def _names(kind: str, words: list[str]) -> list[str]:
     from nsctl.client.client import NameServerClient
     from nsctl.client.discovery import parse_addresses
@@ -68,20 +105,26 @@ def _names(kind: str, words: list[str]) -> list[str]:
         ssl_context = client_context(
             ca_file=os.path.expanduser(ca_file or "") or None, insecure=insecure
         )
+    credentials = _credentials(words)
+    deadline = time.monotonic() + BUDGET
     ask: Callable[[NameServerClient], list[str]] = {
         "topics": lambda c: list(c.get_all_topic_list().topic_list),
         "clusters": lambda c: list(c.get_broker_cluster_info().cluster_addr_table),
         "brokers": lambda c: list(c.get_broker_cluster_info().broker_addr_table),
+        "groups": lambda c: _groups(c, deadline, ssl_context, credentials),
         "namespaces": _known_namespaces,
     }[kind]
-    deadline = time.monotonic() + BUDGET
     for address in addresses:
         remaining = deadline - time.monotonic()
         if remaining <= 0.01:
             break
         try:
             with NameServerClient(
-                address, timeout=remaining, connect_timeout=remaining, ssl_context=ssl_context
+                address,
+                timeout=remaining,
+                connect_timeout=remaining,
+                ssl_context=ssl_context,
+                credentials=credentials,
             ) as client:
                 return ask(client)
         except Exception:  # try the next address within the budget
