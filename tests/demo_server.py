@@ -12,6 +12,17 @@ from pathlib import Path
 NSCTL = [sys.executable, "-m", "nsctl.cli.main"]
 
 
+def demo_addresses(namesrv: str) -> list[str]:
+    """The demo stand-ins' addresses, as the NameServer lists them: broker-a master, broker-a
+    slave, broker-b master (they listen on free ports)."""
+    from nsctl.client import NameServerClient
+
+    with NameServerClient(namesrv) as client:
+        table = client.get_broker_cluster_info().broker_addr_table
+    return [table["broker-a"].broker_addrs[0], table["broker-a"].broker_addrs[1],
+            table["broker-b"].broker_addrs[0]]  # fmt: skip
+
+
 @contextmanager
 def demo_server(kv_dir: Path) -> Iterator[str]:
     """Yield the address of a running `nsctl serve --demo` (DemoCluster: broker-a master and

@@ -19,19 +19,11 @@ import pytest
 
 from nsctl.client import NameServerClient
 from nsctl.server import EmbeddedNameServer
-from tests.demo_server import NSCTL, demo_server
+from tests.demo_server import NSCTL, demo_addresses, demo_server
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-#: Names and addresses the demo cluster puts in tables.
-DEMO_TOKENS = [
-    "127.0.0.1:10911",
-    "127.0.0.1:10921",
-    "127.0.0.1:10931",
-    "DemoCluster",
-    "broker-a",
-    "broker-b",
-    "DemoTopic",
-]
+#: Names the demo cluster puts in tables (its brokers' addresses are added once it runs).
+DEMO_NAMES = ["DemoCluster", "broker-a", "broker-b", "DemoTopic"]
 TABLE_COMMANDS = [
     ["clusterList"],
     ["topicRoute", "-t", "DemoTopic"],
@@ -45,6 +37,12 @@ TABLE_COMMANDS = [
 def demo(tmp_path_factory):
     with demo_server(tmp_path_factory.mktemp("demo")) as address:
         yield address
+
+
+@pytest.fixture(scope="module")
+def tokens(demo) -> list[str]:
+    """The demo's broker addresses (a master, a's slave, b's master), then its names."""
+    return [*demo_addresses(demo), *DEMO_NAMES]
 
 
 def spawn_in_terminal(argv: list[str], columns: int, lines: int) -> tuple[subprocess.Popen, int]:
@@ -84,7 +82,7 @@ def run_in_terminal(argv: list[str], columns: int, lines: int = 50) -> str:
 
 
 @pytest.mark.parametrize("argv", TABLE_COMMANDS, ids=lambda a: a[0])
-def test_piped_tables_do_not_wrap_and_have_no_trailing_spaces(demo, argv):
+def test_piped_tables_do_not_wrap_and_have_no_trailing_spaces(demo, tokens, argv):
     result = subprocess.run(
         [*NSCTL, *argv, "-n", demo],
         capture_output=True,
@@ -97,22 +95,22 @@ def test_piped_tables_do_not_wrap_and_have_no_trailing_spaces(demo, argv):
         assert line == line.rstrip(), repr(line)
     cells = [c.strip() for line in result.stdout.splitlines() for c in line.split("│")]
     if argv[0] == "topicRoute":  # wider than 80 columns, yet one line per broker
-        assert "master 127.0.0.1:10911, slave 1 127.0.0.1:10921" in cells
+        assert f"master {tokens[0]}, slave 1 {tokens[1]}" in cells
     if argv[0] == "clusterList":  # one line per broker, however many columns
         rows = [line for line in result.stdout.splitlines() if "DemoCluster" in line]
-        assert len(rows) == 3 and "127.0.0.1:10921" in rows[1], result.stdout
+        assert len(rows) == 3 and tokens[1] in rows[1], result.stdout
     assert not any("\x1b" in line for line in result.stdout.splitlines())
 
 
 @pytest.mark.parametrize("columns", [60, 40])
 @pytest.mark.parametrize("argv", TABLE_COMMANDS, ids=lambda a: a[0])
-def test_narrow_terminals_never_split_a_name_or_an_address(demo, argv, columns):
+def test_narrow_terminals_never_split_a_name_or_an_address(demo, tokens, argv, columns):
     screen = run_in_terminal([*NSCTL, *argv, "-n", demo], columns)
     cells = {c.strip() for line in screen.splitlines() for c in re.split(r"[│┃,]", line)}
     words = {w for line in screen.splitlines() for w in re.split(r"[\s│┃,]+", line)}
     expected = {
-        "clusterList": DEMO_TOKENS[:6],
-        "topicRoute": DEMO_TOKENS[:6],
+        "clusterList": tokens[:6],
+        "topicRoute": tokens[:6],
         "topicList": ["DemoTopic"],
         "topicClusterList": ["DemoCluster"],
         "check": [demo],
@@ -120,7 +118,7 @@ def test_narrow_terminals_never_split_a_name_or_an_address(demo, argv, columns):
     for token in expected:
         assert token in words or token in cells, (token, screen)
     for fragment in ("127.0.0.", "DemoClust", "broker-"):
-        assert fragment not in words - set(DEMO_TOKENS) - {demo}, screen
+        assert fragment not in words - set(tokens) - {demo}, screen
 
 
 def test_a_free_text_value_still_fits_a_narrow_terminal(demo):

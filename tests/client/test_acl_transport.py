@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import struct
 import threading
+import time
 
 import pytest
 
@@ -105,6 +106,10 @@ def test_sync_client_signs_every_request_and_one_way_message(recorder):
         client.put_kv_config("app", "keep", "")
         assert client.get_kv_config("app", "keep") == "v"
         client.broker_heartbeat(cluster_name="C", broker_name="b", broker_addr="127.0.0.1:1")
+        # A one-way message is only written: wait (bounded) until the server has it.
+        deadline = time.monotonic() + 5
+        while len(recorder.frames) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
     codes = [r.code for r in recorder.requests]
     assert codes == [100, 101, 904]
     for request in recorder.requests:
