@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from nsctl.client.client import NameServerClient
 from nsctl.client.discovery import ResolvedAddresses, parse_addresses, resolve_addresses
 from nsctl.client.errors import (
+    InvalidParameterError,
     KVConfigNotFoundError,
     NameServerConnectionError,
     NameServerDataParseError,
@@ -36,6 +37,7 @@ __all__ = [
     "AsyncNameServerClient",
     "AsyncNameServerManager",
     "BrokerAgent",
+    "InvalidParameterError",
     "KVConfigNotFoundError",
     "NameServerClient",
     "NameServerConfig",
