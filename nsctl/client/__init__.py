@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from nsctl.client.client import NameServerClient
 from nsctl.client.discovery import ResolvedAddresses, parse_addresses, resolve_addresses
 from nsctl.client.errors import (
-    InvalidParameterError,
     KVConfigNotFoundError,
     NameServerConnectionError,
     NameServerDataParseError,
@@ -37,7 +36,6 @@ __all__ = [
     "AsyncNameServerClient",
     "AsyncNameServerManager",
     "BrokerAgent",
-    "InvalidParameterError",
     "KVConfigNotFoundError",
     "NameServerClient",
     "NameServerConfig",
