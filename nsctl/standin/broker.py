@@ -243,7 +243,11 @@ class StandInBroker:
 
     async def _register_then_answer(self, agent: BrokerAgent, reply: Reply) -> Answer:
         assert reply.register is not None
-        outcomes = await agent.register_increment({reply.register.topic_name: reply.register})
+        # Shielded: a client that leaves before the answer does not stop the registration of
+        # a topic the broker has already taken.
+        outcomes = await asyncio.shield(
+            agent.register_increment({reply.register.topic_name: reply.register})
+        )
         self.registrations.update(outcomes)
         # A NameServer that did not take it only delays the route: the broker still answers
         # SUCCESS, as a 5.3.3 broker does, and the next full registration catches up.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,12 @@ def wait_until(check: Callable[[], bool], timeout: float = PATIENCE) -> bool:
     return check()
 
 
-@pytest.fixture
-def namesrv() -> Iterator[EmbeddedNameServer]:
+@pytest.fixture(params=["in-process", "nsctl serve"])
+def namesrv(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A NameServer on a loopback port: the server object on a thread, or a real process."""
+    if request.param == "nsctl serve":
+        yield request.getfixturevalue("serve_process")
+        return
     with EmbeddedNameServer(host="127.0.0.1", port=0) as ns:
         yield ns
 

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from nsctl.protocol.broker_models import BrokerRuntimeInfo, TopicStatsTable
+from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.frame import decode
-from nsctl.protocol.register import RegisterBrokerBody
-from nsctl.standin import BrokerTables
+from nsctl.protocol.register import RegisterBrokerBody, TopicConfig
+from nsctl.standin import VERSION_DESC, BrokerTables
 from nsctl.standin.tables import UNSET_REMARK
 
 FOLDER = Path(__file__).resolve().parent.parent / "data" / "frames-topic-admin-5.3.3"
@@ -100,3 +102,36 @@ def test_deleting_a_topic_bumps_the_version_only_when_it_existed() -> None:
     before = tables.topic_version
     assert tables.answer(_frame(deletes[0][0]), now_ms=1).response.code == 0
     assert tables.topic_version == before  # AdminT was never created here
+
+
+def _ask(code: int, **ext: str) -> RemotingCommand:
+    return RemotingCommand(code=code, language="PYTHON", version=479, opaque=7, ext_fields=ext)
+
+
+def test_reads_of_unknown_topics_and_unknown_codes() -> None:
+    tables = BrokerTables("C", "b", now_ms=0)
+    stats = tables.answer(_ask(202, topic="Nope"), now_ms=1).response
+    assert (stats.code, stats.remark) == (17, "topic[Nope] not exist")
+    config = tables.answer(_ask(351, topic="Nope", lo="true"), now_ms=1).response
+    assert (config.code, config.remark) == (17, "No topic in this broker. topic: Nope")
+    other = tables.answer(_ask(310), now_ms=1).response
+    assert (other.code, other.remark) == (3, " request type 310 not supported")
+    missing = tables.answer(_ask(17), now_ms=1).response
+    assert (missing.code, missing.remark) == (1, "the custom field <topic> is null")
+
+
+def test_runtime_figures_are_honest() -> None:
+    tables = BrokerTables("C", "b", now_ms=0, boot_ms=0)
+    answer = tables.answer(_ask(28), now_ms=90_061_000).response
+    table = BrokerRuntimeInfo.decode(answer.body)
+    assert table.version == VERSION_DESC and "stand-in" in VERSION_DESC
+    assert table.active and table.get("msgPutTotalTodayNow") == "0"
+    assert table.get("runtime") == "[ 1 days, 1 hours, 1 minutes, 1 seconds ]"
+
+
+def test_topic_stats_list_every_queue_empty() -> None:
+    tables = BrokerTables("C", "b", now_ms=0, topics={"T": TopicConfig("T", 2, 3, 6)})
+    stats = TopicStatsTable.decode(tables.answer(_ask(202, topic="T"), now_ms=1).response.body)
+    assert sorted(q.queue_id for q in stats.offset_table) == [0, 1, 2]
+    assert {o.max_offset for o in stats.offset_table.values()} == {0}
+    assert stats.topic_put_tps == 0.0
