@@ -273,6 +273,7 @@ complete -c nsctl -n '__nsctl_command_is registerbroker' -l compressed -d 'Send 
 complete -c nsctl -n '__nsctl_command_is registerbroker' -l once -d 'Register once and exit.'
 complete -c nsctl -n '__nsctl_command_is registerbroker' -l interval -x -d 'Seconds between registrations.'
 complete -c nsctl -n '__nsctl_command_is registerbroker' -l give-up-after -x -d 'Without --once: unregister and exit 3 when no NameServer...'
+complete -c nsctl -n '__nsctl_command_is registerbroker' -l listen -d 'Also answer at the -a address as a stand-in broker (its...'
 complete -c nsctl -n '__nsctl_command_is registerbroker' -s n -l namesrv -l namesrvAddr -x -d 'NameServer addresses, \'host:port;host:port\' (\',\' works...'
 complete -c nsctl -n '__nsctl_command_is registerbroker' -s o -l output -x -a 'table json plain' -d 'table, json (for scripts) or plain.'
 complete -c nsctl -n '__nsctl_command_is registerbroker' -l timeout -x -d 'Seconds to wait for each request.'

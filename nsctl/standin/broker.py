@@ -96,6 +96,7 @@ class StandInBroker:
         compressed: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         on_registered: OnRegistered | None = None,
+        agent: BrokerAgent | None = None,
     ) -> None:
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}: one of {', '.join(BEHAVIOURS)}")
@@ -133,6 +134,10 @@ class StandInBroker:
         #: Full registrations the NameServers answered (on start, periodic, after a reconnect).
         self.full_registrations = 0
         self._listener: FrameListener | None = None
+        #: An agent the caller runs (registerBroker --listen, which follows an address server
+        #: and gives up as it is told): changes are registered through it, and the stand-in
+        #: runs no agent of its own.
+        self._given_agent = agent
         self._agent: BrokerAgent | None = None
         self._stop: asyncio.Event | None = None
         self._running: asyncio.Task | None = None
@@ -151,6 +156,12 @@ class StandInBroker:
         await listener.listen()
         self._listener = listener
         self.port = listener.port
+        if self._given_agent is not None:
+            self._agent = self._given_agent
+            self._agent.set_topics(
+                self.tables.topics, data_version=self.tables.topic_version, announce=False
+            )
+            return
         if not self.namesrv:
             return
         agent = BrokerAgent(

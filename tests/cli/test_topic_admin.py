@@ -277,3 +277,36 @@ def test_o_takes_order_and_the_format(site):
     assert all(site.topics_on(b)["Both"].order for b in ("broker-a", "broker-b"))
     plain = site.run("updateTopic", "-c", CLUSTER, "-t", "Both2", "-o", "plain", "-o", "false")
     assert "order=false" in plain.stdout
+
+
+def test_register_broker_listen_answers_and_registers_its_changes(ns):
+    from tests.broker_standins import refused_address
+    from tests.cli.conftest import start_broker
+
+    address = refused_address()  # a free port for the broker to listen on
+    broker = start_broker(ns.address, "-c", "ListenCluster", "-b", "broker-l", "-a", address,
+                          "-t", "Listened:2:2:6", "--listen", "--interval", "0.5")  # fmt: skip
+    try:
+        site = Site([ns.address], {"broker-l": address}, StandInBrokers())
+        status = site.run("brokerStatus", "-b", address, "-o", "json")
+        assert "stand-in" in json.loads(status.stdout)["runtime"]["brokerVersionDesc"]
+        site.run("updateTopic", "-b", address, "-t", "Made", "-r", "3", "-w", "3", "--wait", "5")
+        assert queues(site.routes("Made")[0]) == {"broker-l": (3, 3, 6)}
+        site.run("deleteTopic", "-c", "ListenCluster", "-t", "Made", "--wait", "5")
+        time.sleep(1.5)  # periodic registrations of what the broker holds now
+        assert site.routes("Made") == [None]
+        assert queues(site.routes("Listened")[0]) == {"broker-l": (2, 2, 6)}
+        site.stand_ins.close()
+    finally:
+        code, err = broker.stop()
+    assert code == 0, err
+    assert "unregistered broker-l from 1 of 1" in err
+
+
+def test_listen_and_once_do_not_mix(ns):
+    done = subprocess.run(
+        [*NSCTL, "registerBroker", "-n", ns.address, "-c", "C", "-b", "b", "-a", "127.0.0.1:1",
+         "--listen", "--once"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1

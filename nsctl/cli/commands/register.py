@@ -93,11 +93,22 @@ def register_broker(
             "registration for this many seconds (default: keep trying, as a broker does).",
         ),
     ] = None,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            "--listen",
+            help="Also answer at the -a address as a stand-in broker (its topics and groups, "
+            "runtime figures, topic and group writes, which it registers as a broker does), "
+            "so broker commands work against it.",
+        ),
+    ] = False,
 ) -> None:
     configs = {config.topic_name: config for config in map(parse_topic, topics or [])}
     host, _, port = broker_addr.rpartition(":")
     if not host or not port.isdigit():
         fail(f"broker address {broker_addr!r} is not HOST:PORT", EXIT_USAGE)
+    if listen and once:
+        fail("--listen answers until interrupted: it cannot be combined with --once", EXIT_USAGE)
     import asyncio
 
     from nsctl.client.broker import BrokerAgent
@@ -130,7 +141,22 @@ def register_broker(
         if note is None:
             print(f"note: {ONCE_NOTE}", file=sys.stderr)
         return
-    code = asyncio.run(_keep_registered(target, agent, give_up_after))
+    standin = None
+    if listen:
+        from nsctl.standin.broker import StandInBroker
+
+        standin = StandInBroker(
+            cluster,
+            broker_name,
+            broker_id,
+            host=host,
+            port=int(port),
+            register_interval=interval,
+            topics=list(configs.values()),
+            with_system_topics=system_topics,
+            agent=agent,
+        )
+    code = asyncio.run(_keep_registered(target, agent, give_up_after, standin))
     raise typer.Exit(code)
 
 
@@ -141,9 +167,12 @@ async def _register_once(agent: BrokerAgent, retries: int) -> dict:
         await agent.aclose()  # this is what ends the registration on every NameServer
 
 
-async def _keep_registered(target: Target, agent: BrokerAgent, give_up_after: float | None) -> int:
+async def _keep_registered(
+    target: Target, agent: BrokerAgent, give_up_after: float | None, standin=None
+) -> int:
     """Run the agent until SIGINT/SIGTERM (exit 0) or until no NameServer has accepted a
-    registration for `give_up_after` seconds (exit 3); unregister either way."""
+    registration for `give_up_after` seconds (exit 3); unregister either way. A `standin`
+    answers at the broker's address meanwhile (from before the first registration)."""
     import asyncio
     import contextlib
     import signal
@@ -199,11 +228,18 @@ async def _keep_registered(target: Target, agent: BrokerAgent, give_up_after: fl
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
 
+    if standin is not None:
+        try:
+            await standin.start()
+        except OSError as error:
+            fail(f"cannot listen on {standin.host}:{standin.port}: {error.strerror or error}")
     supervisor = asyncio.create_task(supervise())
     try:
         results = await agent.run(stop, on_registered=on_registered)
     finally:
         supervisor.cancel()
+        if standin is not None:
+            await standin.stop()
     _report_unregistered(target, agent, results)
     if gave_up:
         print(
