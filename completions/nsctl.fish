@@ -35,7 +35,7 @@ complete -c nsctl -n 'not __nsctl_command' -a deleteKV -d 'Delete a key on every
 complete -c nsctl -n 'not __nsctl_command' -a deleteKvConfig -d 'Delete a key on every NameServer.'
 complete -c nsctl -n 'not __nsctl_command' -a deleteSubGroup -d 'Delete a consumer group on every master of a cluster (-c; also...'
 complete -c nsctl -n 'not __nsctl_command' -a deleteTopic -d 'Delete a topic on every master of a cluster, then its route on...'
-complete -c nsctl -n 'not __nsctl_command' -a demo -d 'Start an embedded NameServer on a free loopback port, register a...'
+complete -c nsctl -n 'not __nsctl_command' -a demo -d 'Start an embedded NameServer on a free loopback port and a demo...'
 complete -c nsctl -n 'not __nsctl_command' -a getKV -d 'Print the value of a key (exit 1 if it does not exist).'
 complete -c nsctl -n 'not __nsctl_command' -a getKVList -d 'List the keys and values of a namespace.'
 complete -c nsctl -n 'not __nsctl_command' -a getNamesrvConfig -d 'Show the configuration of every NameServer.'

@@ -60,13 +60,15 @@ def test_live_names_from_a_real_nameserver(demo):
     assert live("clusters", "-n", demo).stdout.split() == ["DemoCluster"]
     assert live("brokers", "wipeWritePerm", "-n", demo).stdout.split() == ["broker-a", "broker-b"]
     assert live("namespaces", f"--namesrv={demo}").stdout.split() == ["ORDER_TOPIC_CONFIG"]
+    # consumer groups live on the brokers: the demo's stand-ins hold a 5.3.3 broker's own
+    assert "TOOLS_CONSUMER" in live("groups", "-n", demo).stdout.split()
     from_env = live("clusters", "watch", env={**ENV, "NAMESRV_ADDR": demo})
     assert from_env.stdout.split() == ["DemoCluster"]
     # the first address that answers within the budget
     assert live("clusters", "-n", f"{demo};127.0.0.1:1").stdout.split() == ["DemoCluster"]
 
 
-@pytest.mark.parametrize("kind", ["topics", "clusters", "brokers", "namespaces"])
+@pytest.mark.parametrize("kind", ["topics", "clusters", "brokers", "groups", "namespaces"])
 def test_live_names_are_silent_when_nothing_answers(kind, dead, silent):
     for words in (["-n", dead], ["-n", silent], ["-n", "not an address"], []):
         result = live(kind, *words)

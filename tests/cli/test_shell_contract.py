@@ -370,10 +370,15 @@ def test_demo_json_is_one_document():
     done = nsctl("demo", "-o", "json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert [step["command"] for step in document["steps"]][:2] == [
-        "nsctl clusterList --no-stats",
-        "nsctl topicRoute -t DemoTopic",
+    steps = document["steps"]
+    assert [step["command"] for step in steps][:3] == [
+        "nsctl clusterList",
+        "nsctl updateTopic -t Orders -c DemoCluster -r 4 -w 4 --wait 10",
+        "nsctl topicRoute -t Orders",
     ]
+    # The demo's brokers answer: runtime figures, and a write every NameServer shows.
+    assert all(b["reachable"] for b in steps[0]["output"]["brokers"])
+    assert steps[1]["output"]["exitCode"] == 0 and steps[1]["output"]["wait"]["ok"]
 
 
 # --- errors, never a traceback -----------------------------------------------------------------

@@ -13,9 +13,9 @@ from nsctl.cli.target import Output, Target
 
 @plain_command(
     "demo",
-    help="Start an embedded NameServer on a free loopback port, register a demo cluster through "
-    "the real protocol, run clusterList, topicRoute, topicList and the KV commands against it, "
-    "and exit.",
+    help="Start an embedded NameServer on a free loopback port and a demo cluster of stand-in "
+    "brokers that register with it, run clusterList, updateTopic --wait, topicRoute, topicList "
+    "and the KV commands against them, and exit.",
 )
 def demo(
     output: Annotated[
@@ -52,14 +52,21 @@ async def _run_demo(address: str, output: Output) -> None:
 def _tour(address: str, output: Output) -> None:
     from nsctl.cli.commands.clusters import cluster_list_command
     from nsctl.cli.commands.kv import get_kv, get_kv_list, put_kv
+    from nsctl.cli.commands.topic_admin import update_topic
     from nsctl.cli.commands.topics import topic_list, topic_route
 
     def target() -> Target:
         return Target(address, output, timeout=3.0, retries=1, address_server=None, verbose=False)
 
     steps = [
-        ("clusterList --no-stats", lambda t: cluster_list_command(t, no_stats=True)),
-        ("topicRoute -t DemoTopic", lambda t: topic_route(t, topic="DemoTopic")),
+        ("clusterList", lambda t: cluster_list_command(t)),
+        (
+            "updateTopic -t Orders -c DemoCluster -r 4 -w 4 --wait 10",
+            lambda t: update_topic(
+                t, topic="Orders", cluster="DemoCluster", read_queues=4, write_queues=4, wait=10.0
+            ),
+        ),
+        ("topicRoute -t Orders", lambda t: topic_route(t, topic="Orders")),
         ("topicList", lambda t: topic_list(t)),
         (
             "putKV -s demo -k greeting -v hello",
