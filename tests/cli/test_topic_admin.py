@@ -310,3 +310,49 @@ def test_listen_and_once_do_not_mix(ns):
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+ACL_FRAMES = Path(__file__).resolve().parents[1] / "data" / "frames-acl-5.3.3"
+
+
+@pytest.mark.parametrize(
+    ("frame", "keys", "says"),
+    [
+        ("003_wrongsecret_updateTopic_response.bin", ("rocketmq2", "wrong"), "'rocketmq2'"),
+        ("002_unsigned_updateTopic_response.bin", (), "no access key"),
+    ],
+)
+def test_a_refused_signature_is_one_line_naming_the_key(ns, frame, keys, says):
+    """A broker with ACL on answers NO_PERMISSION (the real 5.3.3 broker's captured answer)."""
+    with StandInBrokers() as stand_ins:
+        refusal = (ACL_FRAMES / frame).read_bytes()
+        address = stand_ins.add(
+            cluster="AclCluster", broker_name="broker-acl", namesrv=[ns.address],
+            answers={RequestCode.GET_TOPIC_CONFIG: refusal,
+                     RequestCode.UPDATE_AND_CREATE_TOPIC: refusal},
+        )  # fmt: skip
+        key_options = ["--access-key", keys[0], "--secret-key", keys[1]] if keys else []
+        done = subprocess.run(
+            [*NSCTL, "updateTopic", "-b", address, "-t", "AclT", "-n", ns.address, *key_options],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "NO_PERMISSION" in done.stderr, done.stderr
+    assert says in done.stderr
+
+
+def test_a_silent_broker_costs_one_timeout_and_is_named(ns):
+    with StandInBrokers() as stand_ins:
+        good = stand_ins.add(cluster="Mixed", broker_name="broker-good", namesrv=[ns.address])
+        silent = stand_ins.add("silent", cluster="Mixed", broker_name="broker-mute",
+                               namesrv=[ns.address])  # fmt: skip
+        done = subprocess.run(
+            [*NSCTL, "updateTopic", "-c", "Mixed", "-t", "Quiet", "-n", ns.address,
+             "--timeout", "1", "-o", "json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert "Quiet" in stand_ins.broker(good).tables.topics
+    assert done.returncode == 3
+    assert done.stderr.count("\n") == 1 and f"broker-mute {silent}" in done.stderr
+    by_name = {b["brokerName"]: b for b in json.loads(done.stdout)["brokers"]}
+    assert by_name["broker-good"]["ok"] and not by_name["broker-mute"]["ok"]
