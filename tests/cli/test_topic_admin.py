@@ -273,7 +273,8 @@ def test_usage_errors_send_nothing(site):
 def test_o_takes_order_and_the_format(site):
     done = site.run("-o", "json", "updateTopic", "-c", CLUSTER, "-t", "Both", "-o", "true")
     document = json.loads(done.stdout)  # the format from before the command
-    assert [n["action"] for n in document["namesrvs"]] == ["set order conf"] * 2
+    assert [n["action"] for n in document["results"]] == ["set order conf"] * 2
+    assert {n["namesrv"] for n in document["results"]} == set(site.namesrvs)
     assert all(site.topics_on(b)["Both"].order for b in ("broker-a", "broker-b"))
     plain = site.run("updateTopic", "-c", CLUSTER, "-t", "Both2", "-o", "plain", "-o", "false")
     assert "order=false" in plain.stdout

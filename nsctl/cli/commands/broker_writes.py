@@ -250,7 +250,8 @@ def finish(target: Target, report: WriteReport) -> None:
 
 def _json_document(report: WriteReport) -> dict[str, Any]:
     def entry(o: Outcome) -> dict[str, Any]:
-        data: dict[str, Any] = {"address": o.address}
+        # NameServer entries are shaped as every command sent to every NameServer shapes them.
+        data: dict[str, Any] = {"address" if o.kind == "broker" else "namesrv": o.address}
         if o.kind == "broker":
             data["brokerName"] = o.name
         data.update({"action": o.action, "ok": o.ok, "changed": o.changed})
@@ -262,7 +263,7 @@ def _json_document(report: WriteReport) -> dict[str, Any]:
 
     document = dict(report.subject)
     document["brokers"] = [entry(o) for o in report.outcomes if o.kind == "broker"]
-    document["namesrvs"] = [entry(o) for o in report.outcomes if o.kind == "namesrv"]
+    document["results"] = [entry(o) for o in report.outcomes if o.kind == "namesrv"]
     if report.waits:
         document["wait"] = {
             "ok": report.waited,
