@@ -43,6 +43,7 @@ from nsctl.protocol.models import (
     TopicRouteData,
 )
 from nsctl.protocol.register import DataVersion, TopicConfig
+from nsctl.protocol.unregister import unregister_effect
 from nsctl.server.changes import next_stamp
 
 #: How long a broker stays registered without a refresh unless it says otherwise (5.3.3).
@@ -341,10 +342,16 @@ class RouteTable:
         broker = self.broker_addr_table.get(broker_name or "")
         if broker is None:
             return
-        gone = [i for i, a in broker.broker_addrs.items() if a == broker_addr]
-        for broker_id in gone:
+        effect = unregister_effect(
+            broker.broker_addrs,
+            self.cluster_addr_table,
+            cluster_name=cluster_name or "",
+            broker_name=broker.broker_name,
+            broker_addr=broker_addr or "",
+        )
+        for broker_id in effect.removed_ids:
             del broker.broker_addrs[broker_id]
-        if gone:
+        if effect.removed:
             self._changed()
         if not broker.broker_addrs:
             self._remove_broker_group(cluster_name, broker.broker_name)

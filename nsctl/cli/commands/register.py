@@ -104,9 +104,16 @@ def register_broker(
     ] = False,
 ) -> None:
     configs = {config.topic_name: config for config in map(parse_topic, topics or [])}
+    from nsctl.client.discovery import split_host_port
+
+    for flag, value in (("-c/--clusterName", cluster), ("-b/--brokerName", broker_name)):
+        if not value.strip():
+            fail(f"{flag} must not be empty (a NameServer ignores such a broker)", EXIT_USAGE)
+    try:
+        split_host_port(broker_addr)
+    except ValueError as error:
+        fail(str(error).replace("NameServer address", "broker address"), EXIT_USAGE)
     host, _, port = broker_addr.rpartition(":")
-    if not host or not port.isdigit():
-        fail(f"broker address {broker_addr!r} is not HOST:PORT", EXIT_USAGE)
     if listen and once:
         fail("--listen answers until interrupted: it cannot be combined with --once", EXIT_USAGE)
     import asyncio
@@ -129,7 +136,7 @@ def register_broker(
         credentials=target.credentials,
     )
     if once:
-        results = asyncio.run(_register_once(agent, target.retries))
+        results = asyncio.run(_register_once(agent, target.retries, target))
         note = ONCE_NOTE if target.output == Output.json else None
         report_fanout(
             target,
@@ -160,11 +167,49 @@ def register_broker(
     raise typer.Exit(code)
 
 
-async def _register_once(agent: BrokerAgent, retries: int) -> dict:
+async def _register_once(agent: BrokerAgent, retries: int, target: Target) -> dict:
     try:
-        return await agent.register_once(retries=retries)
+        results = await agent.register_once(retries=retries)
+        return {
+            address: outcome
+            if isinstance(outcome, BaseException)
+            else (await _not_listed(agent, address, target)) or outcome
+            for address, outcome in results.items()
+        }
     finally:
         await agent.aclose()  # this is what ends the registration on every NameServer
+
+
+async def _not_listed(agent: BrokerAgent, address: str, target: Target):
+    """None when the NameServer at `address` lists the broker as registered (asked on a
+    connection of its own); else the error that says what it holds instead. A NameServer
+    answers SUCCESS to registrations it ignores (a blank name, a single-topic first one)."""
+    from nsctl.client.client import AsyncNameServerClient
+    from nsctl.client.errors import NameServerError
+
+    try:
+        async with AsyncNameServerClient(
+            address,
+            timeout=target.timeout,
+            connect_timeout=target.timeout,
+            ssl_context=target.ssl_context,
+            credentials=target.credentials,
+        ) as client:
+            info = await client.get_broker_cluster_info()
+    except NameServerError as error:
+        return error
+    broker = info.broker_addr_table.get(agent.broker_name)
+    if broker is None or broker.broker_addrs.get(agent.broker_id) != agent.broker_addr:
+        holds = "nothing" if broker is None else broker.broker_addrs
+        return NameServerError(
+            f"the NameServer accepted the registration but does not list {agent.broker_name} "
+            f"id {agent.broker_id} at {agent.broker_addr} (it holds {holds} for that name)"
+        )
+    if agent.broker_name not in info.cluster_addr_table.get(agent.cluster_name, ()):
+        return NameServerError(
+            f"the NameServer lists {agent.broker_name} but not in cluster {agent.cluster_name}"
+        )
+    return None
 
 
 async def _keep_registered(
@@ -197,7 +242,18 @@ async def _keep_registered(
         last_accepted = time.monotonic()
         if address not in announced:
             announced.add(address)
+            checks.append(asyncio.ensure_future(announce(address, outcome)))
+
+    checks: list[asyncio.Future] = []
+
+    async def announce(address: str, outcome: RegisterBrokerResult) -> None:
+        """Say `registered` only once the NameServer lists the broker."""
+        problem = await _not_listed(agent, address, target)
+        if problem is None:
             _print_registered(target, agent, {address: outcome})
+        else:
+            print(f"nsctl: {address}: {problem}", file=sys.stderr)
+            announced.discard(address)
 
     gave_up = False
 
@@ -238,6 +294,8 @@ async def _keep_registered(
         results = await agent.run(stop, on_registered=on_registered)
     finally:
         supervisor.cancel()
+        for check in checks:
+            check.cancel()
         if standin is not None:
             await standin.stop()
     _report_unregistered(target, agent, results)
@@ -321,7 +379,12 @@ def _print_registered(
             write(line + "\n")
 
 
-@nameserver_command("unregisterBroker", help="Unregister a broker from every NameServer.")
+@nameserver_command(
+    "unregisterBroker",
+    help="Unregister a broker from every NameServer, and say what each one really did: a "
+    "NameServer removes the address under that broker name whatever -i says, and a -c that is "
+    "not the broker's own cluster is refused (it would leave the name there with no address).",
+)
 def unregister_broker(
     target: Target,
     cluster: ClusterOption,
@@ -329,37 +392,78 @@ def unregister_broker(
     broker_addr: AddressOption,
     broker_id: BrokerIdOption = 0,
 ) -> None:
+    from nsctl.client.errors import NameServerError
+    from nsctl.protocol.unregister import unregister_effect
 
-    def unregister(client) -> bool:
-        """Unregister on one NameServer; whether it knew this broker (asked first: the
-        NameServer accepts unregistering a broker it does not know)."""
-        broker = client.get_broker_cluster_info().broker_addr_table.get(broker_name)
-        known = broker is not None and broker.broker_addrs.get(broker_id) == broker_addr
+    def unregister(client) -> dict:
+        """Predict what this NameServer will do (its own rules, from its cluster table),
+        refuse a -c that would leave a stale name, send, then read back what happened."""
+        info = client.get_broker_cluster_info()
+        broker = info.broker_addr_table.get(broker_name)
+        members = {c: list(names) for c, names in info.cluster_addr_table.items()}
+        listed_in = sorted(c for c, names in members.items() if broker_name in names)
+        registered_here = broker is not None and broker_addr in broker.broker_addrs.values()
+        if registered_here and cluster not in listed_in:
+            raise NameServerError(
+                f"broker {broker_name} is in cluster {', '.join(listed_in) or '(none)'}, "
+                f"not {cluster}: that would remove its address but leave its name listed "
+                f"with no address (5.3.3 does so too); nothing sent"
+            )
+        effect = unregister_effect(
+            broker.broker_addrs if broker is not None else None,
+            members,
+            cluster_name=cluster,
+            broker_name=broker_name,
+            broker_addr=broker_addr,
+        )
         client.unregister_broker(
             cluster_name=cluster,
             broker_name=broker_name,
             broker_addr=broker_addr,
             broker_id=broker_id,
         )
-        return known
+        after = client.get_broker_cluster_info().broker_addr_table.get(broker_name)
+        left = sorted(
+            i for i, a in (after.broker_addrs if after else {}).items() if a == broker_addr
+        )
+        if left:
+            raise NameServerError(
+                f"the NameServer still lists {broker_name} at {broker_addr} (id "
+                f"{', '.join(map(str, left))}) after unregistering"
+            )
+        return {
+            "existed": effect.removed,
+            "removedIds": list(effect.removed_ids),
+            "groupRemoved": effect.group_removed,
+            "clusterRemoved": effect.cluster_removed,
+        }
+
+    def line(address: str, done: dict) -> str:
+        text = f"unregistered {broker_name} ({broker_addr}) from {address}"
+        if not done["existed"]:
+            return text + " (it was not registered)"
+        ids = done["removedIds"]
+        if ids != [broker_id]:
+            text += (
+                f" (as id {', '.join(map(str, ids))}: a NameServer removes the address whatever "
+                "-i says)"
+            )
+        return text
 
     results = target.manager.broadcast(unregister)
     report_fanout(
         target,
         results,
-        ok_line=lambda address, known: (
-            f"unregistered {broker_name} ({broker_addr}) from {address}"
-            + ("" if known else " (it was not registered)")
-        ),
-        json_fields=lambda address, known: {"existed": known},
+        ok_line=line,
+        json_fields=lambda address, done: done,
         summary={
             **{"cluster": cluster, "brokerName": broker_name},
             "brokerId": broker_id,
             "brokerAddr": broker_addr,
         },
         warning=absent_on(
-            results,
-            f"broker {broker_name} (id {broker_id}, {broker_addr})",
+            {a: (v["existed"] if isinstance(v, dict) else v) for a, v in results.items()},
+            f"broker {broker_name} ({broker_addr})",
             "was not registered",
             "nothing to unregister",
         ),
