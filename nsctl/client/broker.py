@@ -109,6 +109,8 @@ class BrokerAgent:
         self._table: dict[str, TopicConfig] = {}
         self._data_version = DataVersion(0, _now_ms(), 0)
         self._clients: dict[str, AsyncNameServerClient] = {}
+        #: NameServers whose latest registration answered SUCCESS: the ones to unregister from.
+        self._accepted: set[str] = set()
         self._topics_changed: asyncio.Event | None = None
         #: While `run()` runs: one keeper task per NameServer, and what `set_addresses` needs.
         self._keepers: dict[str, asyncio.Task] = {}
@@ -182,6 +184,7 @@ class BrokerAgent:
                 if keeper is not None:
                     keeper.cancel()
                 client = self._clients.pop(address, None)
+                self._accepted.discard(address)  # the closed connection dropped it there
                 if client is not None:
                     asyncio.get_running_loop().create_task(client.aclose())
             for address in added:
@@ -222,7 +225,8 @@ class BrokerAgent:
         return dict(zip(self.addresses, outcomes, strict=True))
 
     async def unregister(self) -> dict[str, NameServerError | None]:
-        """Unregister from every NameServer."""
+        """Unregister from every NameServer whose latest registration it accepted (the others
+        hold nothing of this broker, and a silent one would only cost a timeout)."""
 
         async def one(address: str) -> NameServerError | None:
             client = self._client(address)
@@ -242,8 +246,10 @@ class BrokerAgent:
                 return exc
             return None
 
-        results = await asyncio.gather(*(one(a) for a in self.addresses))
-        return dict(zip(self.addresses, results, strict=True))
+        accepted = [a for a in self.addresses if a in self._accepted]
+        results = await asyncio.gather(*(one(a) for a in accepted))
+        self._accepted.difference_update(accepted)
+        return dict(zip(accepted, results, strict=True))
 
     async def aclose(self) -> None:
         """Close every connection (the NameServers then drop this broker)."""
@@ -345,8 +351,10 @@ class BrokerAgent:
             )
         except NameServerError as exc:
             log.info("registering %s on %s failed: %s", self.broker_name, address, exc)
+            self._accepted.discard(address)
             return exc
         assert result is not None  # not one-way
+        self._accepted.add(address)
         log.debug("registered %s on %s", self.broker_name, address)
         return result
 

@@ -5,7 +5,10 @@ the reports come from what each NameServer lists before and after, with the unre
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,15 @@ from tests.broker_standins import StandInBrokers
 from tests.cli.conftest import NSCTL, start_broker
 
 FRAMES_5 = Path(__file__).resolve().parents[1] / "data" / "frames-5.3.3"
+
+
+@pytest.fixture
+def silent_namesrv():
+    """Accepts connections and reads, never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield "127.0.0.1:%d" % server.getsockname()[1]
 
 
 def nsctl(*args: str) -> subprocess.CompletedProcess:
@@ -84,3 +96,60 @@ def test_a_registration_the_namesrv_answers_but_does_not_hold_is_not_reported_as
     assert done.returncode == 1
     (result,) = json.loads(done.stdout)["results"]
     assert result["ok"] is False and "does not list ignored-broker" in result["error"]
+
+
+def test_ctrl_c_against_a_silent_namesrv_unregisters_nowhere_and_ends(silent_namesrv):
+    """Nothing accepted the broker, so there is nothing to unregister: no timeout to wait."""
+    process = subprocess.Popen(
+        [*NSCTL, "registerBroker", "-n", silent_namesrv, "-c", "C", "-b", "b",
+         "-a", "127.0.0.1:20911", "--timeout", "10"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    after = time.monotonic() - started
+    assert process.returncode == 0, err
+    assert f"never registered on {silent_namesrv}" in err
+    # A correctness bound, not a speed target: one request alone would take 10 s.
+    assert after < 5, after
+
+
+def test_a_second_ctrl_c_ends_a_slow_unregistration_at_once(tmp_path):
+    """The NameServer accepted the broker, then froze (SIGSTOP): unregistering would wait for
+    its timeout; the second Ctrl-C ends it."""
+    serve = subprocess.Popen(
+        [*NSCTL, "serve", "--port", "0", "--kv-config-path", str(tmp_path / "kv.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        address = serve.stdout.readline().rsplit(" ", 1)[1].strip()
+        broker = start_broker(address, "-c", "C", "-b", "b", "-a", "127.0.0.1:20911",
+                              "--timeout", "10")  # fmt: skip
+        serve.send_signal(signal.SIGSTOP)
+        broker.process.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # it is unregistering now, from a NameServer that does not answer
+        started = time.monotonic()
+        broker.process.send_signal(signal.SIGINT)
+        _, err = broker.process.communicate(timeout=30)
+        after = time.monotonic() - started
+    finally:
+        serve.send_signal(signal.SIGCONT)
+        serve.terminate()
+        serve.wait(timeout=15)
+    assert broker.process.returncode == 130
+    assert err.strip().endswith("nsctl: interrupted")
+    assert after < 5, after  # correctness: the unregistration alone would wait 10 s
+
+
+def test_cluster_list_interval_ends_on_ctrl_c_with_exit_0(ns):
+    process = subprocess.Popen(
+        [*NSCTL, "clusterList", "-n", ns.address, "-i", "1", "--no-stats", "-o", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout.readline().startswith("{")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert err == ""

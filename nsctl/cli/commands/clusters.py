@@ -48,7 +48,8 @@ def cluster_list_command(
             "-i",
             "--interval",
             min=1,
-            help="Print again every SECONDS (until interrupted); JSON becomes one line a round.",
+            help="Print again every SECONDS until interrupted (Ctrl-C ends it, exit 0); JSON "
+            "becomes one line a round.",
             metavar="SECONDS",
             show_default=False,
         ),
@@ -62,14 +63,18 @@ def cluster_list_command(
         fail("-m/--moreStats needs the brokers' figures: drop --no-stats", EXIT_USAGE)
     if cluster is not None:
         cluster = cluster.strip()
-    rounds = 0
-    while True:
-        if rounds:
-            time.sleep(interval or 0)
-        rounds += 1
-        _one_round(target, cluster, more=more, stats=not no_stats, stream=interval is not None)
-        if interval is None or reader_gone():  # `| head -5` ends the repetitions too
-            return
+    if interval is None:
+        _one_round(target, cluster, more=more, stats=not no_stats, stream=False)
+        return
+    try:
+        while True:
+            _one_round(target, cluster, more=more, stats=not no_stats, stream=True)
+            if reader_gone():  # `| head -5` ends the repetitions too
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        # -i runs until interrupted: Ctrl-C is how it ends (exit 0), as for watch.
+        return
 
 
 def _one_round(

@@ -220,6 +220,7 @@ async def _keep_registered(
     answers at the broker's address meanwhile (from before the first registration)."""
     import asyncio
     import contextlib
+    import os
     import signal
     import time
 
@@ -228,8 +229,19 @@ async def _keep_registered(
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def again() -> None:
+        # A second signal while unregistering: the user wants out now.
+        print("nsctl: interrupted", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    def first() -> None:
+        stop.set()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, again)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, first)
     announced: set[str] = set()
     last_accepted = time.monotonic()
 
@@ -311,21 +323,29 @@ async def _keep_registered(
 def _report_unregistered(
     target: Target, agent: BrokerAgent, results: dict[str, NameServerError | None]
 ) -> None:
-    """One JSON event per NameServer with -o json; otherwise one line that says how it went."""
+    """One JSON event per NameServer with -o json; otherwise one line that says how it went.
+    NameServers that never accepted the broker are not asked (nothing to undo there)."""
     from nsctl.cli.failures import classify
 
+    never = [a for a in agent.addresses if a not in results]
     if target.output == Output.json:
         for address, error in results.items():
             extra = {"ok": error is None}
             if error is not None:
                 extra["error"] = classify(error)[1]
             _print_event(target, agent, "unregistered", "", {"namesrv": address, **extra})
+        for address in never:
+            _print_event(
+                target, agent, "unregistered", "", {"namesrv": address, "ok": True, "held": False}
+            )
         return
     done = [address for address, error in results.items() if error is None]
     line = f"unregistered {agent.broker_name} from {len(done)} of {len(results)} NameServer(s)"
     failed = [f"{a}: {classify(e)[1]}" for a, e in results.items() if e is not None]
     if failed:
         line += "; failed on " + "; ".join(failed)
+    if never:
+        line += f"; never registered on {', '.join(never)}"
     print(line, file=sys.stderr)
 
 
