@@ -77,7 +77,12 @@ class Outcome:
         return EXIT_OK if self.error is None else classify(self.error)[0]
 
     def describe(self) -> str:
-        return f"{self.name} {self.address}" if self.name else self.address
+        if self.kind != "broker":
+            return self.address
+        from nsctl.cli.views.broker_answers import name_broker
+
+        # Writes go to masters (-c) or to an address whose id the NameServers may not list.
+        return name_broker(self.name, self.address, 0 if self.name else None)
 
     def result_text(self) -> str:
         if self.error is not None:

@@ -70,7 +70,10 @@ def broker_status(
         fail(f"cluster {name!r} not found (known: {known})")
     answers = ask_brokers(target, addresses, lambda client: client.get_broker_runtime_info())
     _show(target, view_of.BrokerStatusView(name, {a: answers[a] for a in addresses}))
-    code = report_failures(answers)
+    from nsctl.cli.views.broker_answers import describe
+    from nsctl.client.broker_fanout import listed_brokers
+
+    code = report_failures(answers, {b.address: describe(b) for b in listed_brokers(info, name)})
     if code:
         raise typer.Exit(code)
 

@@ -35,9 +35,18 @@ def put_kv(
     target: Target,
     namespace: NamespaceOption,
     key: KeyOption,
-    value: Annotated[str, typer.Option("-v", "--value", help="Value.", show_default=False)],
+    value: Annotated[
+        str,
+        typer.Option(
+            "-v",
+            "--value",
+            help="Value (trimmed, as mqadmin does). @FILE: the file's content, byte for byte; "
+            "-: standard input, byte for byte; @@TEXT: the value @TEXT.",
+            show_default=False,
+        ),
+    ],
 ) -> None:
-    value = value.strip()  # as mqadmin does
+    value = _value(value)
     results = target.manager.broadcast(lambda client: client.put_kv_config(namespace, key, value))
     report_fanout(
         target,
@@ -49,6 +58,54 @@ def put_kv(
         ),
         summary={"namespace": namespace, "key": key, "value": value},
     )
+
+
+#: Bytes a value may take: a frame holds at most this much in all (the NameServer's own
+#: limit), and the header around the value needs some of it.
+HEADER_ROOM = 1024
+
+
+def _value(given: str) -> str:
+    """The value `-v` stands for: literal (trimmed, as mqadmin trims it), a file's or stdin's
+    content untouched, or `@@...` for a value that starts with `@`."""
+    import sys
+
+    from nsctl.cli.failures import EXIT_USAGE, fail
+    from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH
+
+    if given.startswith("@@"):
+        text = given[1:]
+    elif given.startswith("@"):
+        path = given[1:]
+        try:
+            with open(path, "rb") as source:
+                data = source.read(DEFAULT_MAX_FRAME_LENGTH + 1)
+        except OSError as error:
+            fail(f"-v @{path}: {error.strerror or error}", EXIT_USAGE)
+        text = _decoded(data, f"-v @{path}")
+    elif given == "-":
+        text = _decoded(sys.stdin.buffer.read(DEFAULT_MAX_FRAME_LENGTH + 1), "-v - (stdin)")
+    else:
+        text = given.strip()
+    size = len(text.encode("utf-8"))
+    if size > DEFAULT_MAX_FRAME_LENGTH - HEADER_ROOM:
+        amount = f"{size} bytes" if size <= DEFAULT_MAX_FRAME_LENGTH else "over 16 MiB"
+        fail(
+            f"the value is {amount}: a NameServer takes frames of at most "
+            f"{DEFAULT_MAX_FRAME_LENGTH} bytes ({DEFAULT_MAX_FRAME_LENGTH // 1024 // 1024} MiB), "
+            "header included",
+            EXIT_USAGE,
+        )
+    return text
+
+
+def _decoded(data: bytes, what: str) -> str:
+    from nsctl.cli.failures import EXIT_USAGE, fail
+
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        fail(f"{what}: not UTF-8 text (byte {error.start}); KV values are text", EXIT_USAGE)
 
 
 @nameserver_command(

@@ -194,15 +194,19 @@ def topic_status(
 ) -> None:
     from nsctl.cli.broker_answers import ask_brokers, report_failures, warn_brokers
     from nsctl.cli.views import topic_status as view_of
+    from nsctl.cli.views.broker_answers import name_broker
 
     topic = topic.strip()
     route_topic = route_of.strip() if route_of is not None else topic
-    route = target.manager.invoke(lambda client: client.query_topic_route_info(route_topic))
+    route = _route_for_status(target, route_topic, by_cluster=route_of is not None)
     addresses: dict[str, str] = {}  # broker address -> broker name
+    names: dict[str, str] = {}  # broker address -> how messages name it
     for broker in route.broker_datas:
         address = broker.select_addr()
         if address is not None:
             addresses[address] = broker.broker_name
+            broker_id = next(i for i, a in broker.broker_addrs.items() if a == address)
+            names[address] = name_broker(broker.broker_name, address, broker_id)
 
     async def stats_and_config(client: AsyncBrokerClient) -> StatsAndConfig:
         from nsctl.client.errors import TopicNotFoundError
@@ -222,7 +226,7 @@ def topic_status(
             "not as logical queues",
             view.static_on,
         )
-    code = report_failures(answers, {a: f"{n} {a}" for a, n in addresses.items()})
+    code = report_failures(answers, names)
     if not view.offsets and not code:
         fail(f"no queue statistics for topic {topic!r} on its brokers")
     if target.output == Output.json:
@@ -235,3 +239,21 @@ def topic_status(
         )
     if code:
         raise typer.Exit(code)
+
+
+def _route_for_status(target: Target, name: str, *, by_cluster: bool):
+    """The route topicStatus asks the brokers of. With -c the name is a cluster (or an LMQ's
+    parent topic): a name that is neither is said to be an unknown cluster, as -c says
+    everywhere else, not an unknown topic."""
+    from nsctl.client.errors import TopicNotFoundError
+
+    try:
+        return target.manager.invoke(lambda client: client.query_topic_route_info(name))
+    except TopicNotFoundError:
+        if not by_cluster:
+            raise
+        info = target.manager.invoke(lambda client: client.get_broker_cluster_info())
+        if name in info.cluster_addr_table:
+            raise
+        known = ", ".join(sorted(info.cluster_addr_table)) or "none"
+        fail(f"cluster {name!r} not found (known: {known})")

@@ -10,8 +10,16 @@ if TYPE_CHECKING:
 
 
 def describe(broker: ListedBroker) -> str:
-    """`broker-a 127.0.0.1:10911 (id 0)`: how messages name a broker of the cluster table."""
-    return f"{broker.broker_name} {broker.address} (id {broker.broker_id})"
+    """`broker-a 127.0.0.1:10911 (id 0)`: how every message names a broker of the cluster
+    table (see `name_broker`)."""
+    return name_broker(broker.broker_name, broker.address, broker.broker_id)
+
+
+def name_broker(broker_name: str | None, address: str, broker_id: int | None = None) -> str:
+    """One way to name a broker in every message: `broker-a 127.0.0.1:10911 (id 0)`, with
+    what is known of it (a bare address when the NameServers do not list it)."""
+    text = f"{broker_name} {address}" if broker_name else address
+    return text if broker_id is None else f"{text} (id {broker_id})"
 
 
 def answer_json(answer: BrokerAnswer[Any] | None) -> dict[str, Any]:
