@@ -190,7 +190,7 @@ _nsctl() {
         help)
             case "$prev" in
             esac
-            _nsctl_offer "--debug -h --help" ;;
+            _nsctl_offer "addWritePerm brokerStatus check clusterList deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
         putkv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;

@@ -120,7 +120,7 @@ complete -c nsctl -n '__nsctl_command_is check' -s h -l help -d 'Show this messa
 complete -c nsctl -n '__nsctl_command_is clusterlist' -s c -l clusterName -x -a '(__nsctl_live clusters)' -d 'Only this cluster.'
 complete -c nsctl -n '__nsctl_command_is clusterlist' -s m -l moreStats -d 'Messages in and out yesterday and today per broker instead.'
 complete -c nsctl -n '__nsctl_command_is clusterlist' -s i -l interval -x -d 'Print again every SECONDS until interrupted (Ctrl-C ends...'
-complete -c nsctl -n '__nsctl_command_is clusterlist' -l no-stats -d 'Only what the NameServer knows: do not ask the brokers.'
+complete -c nsctl -n '__nsctl_command_is clusterlist' -l no-stats -d 'Only what the NameServer knows: do not ask the brokers...'
 complete -c nsctl -n '__nsctl_command_is clusterlist' -s n -l namesrv -l namesrvAddr -x -d 'NameServer addresses, \'host:port;host:port\' (\',\' works...'
 complete -c nsctl -n '__nsctl_command_is clusterlist' -s o -l output -x -a 'table json plain' -d 'table, json (for scripts) or plain.'
 complete -c nsctl -n '__nsctl_command_is clusterlist' -l timeout -x -d 'Seconds to wait for each request.'
@@ -535,3 +535,4 @@ complete -c nsctl -n '__nsctl_command_is wipewriteperm' -l access-key -x -d 'ACL
 complete -c nsctl -n '__nsctl_command_is wipewriteperm' -l secret-key -x -d 'ACL secret key (prefer the variable: a command line is...'
 complete -c nsctl -n '__nsctl_command_is wipewriteperm' -l debug -d 'Show tracebacks of failures.'
 complete -c nsctl -n '__nsctl_command_is wipewriteperm' -s h -l help -d 'Show this message and exit.'
+complete -c nsctl -n '__nsctl_command_is help' -a 'addWritePerm brokerStatus check clusterList deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm'

@@ -196,8 +196,11 @@ def bash(global_options, commands) -> str:
         "    done",
         '    case "${cmd,,}" in',
     ]
+    names = " ".join(c.name for c in commands)
     for command in commands:
         words = " ".join(n for o in command.options for n in o.names)
+        if command.name == "help":  # `nsctl help <TAB>`: the commands
+            words = f"{names} {words}"
         lines.append(f"        {command.name.lower()})")
         lines.append('            case "$prev" in')
         lines += _bash_value_cases(command.options, "                ")
@@ -297,7 +300,10 @@ def zsh(global_options, commands) -> str:
         "    case ${(L)words[1]} in",
     ]
     for command in commands:
-        lines.append(f"        {command.name.lower()}) _arguments {_zsh_specs(command.options)} ;;")
+        specs = _zsh_specs(command.options)
+        if command.name == "help":  # `nsctl help <TAB>`: the commands
+            specs += " '1:command:_describe -t commands command commands'"
+        lines.append(f"        {command.name.lower()}) _arguments {specs} ;;")
     lines += ["    esac", "}", '_nsctl "$@"', ""]
     return "\n".join(lines)
 
@@ -360,6 +366,8 @@ def fish(global_options, commands) -> str:
         condition = f"__nsctl_command_is {command.name.lower()}"
         for option in command.options:
             lines.append(_fish_option(condition, option))
+    names = " ".join(c.name for c in commands)
+    lines.append(f"complete -c nsctl -n '__nsctl_command_is help' -a {_fish_quote(names)}")
     return "\n".join(lines) + "\n"
 
 

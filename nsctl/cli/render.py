@@ -172,7 +172,15 @@ def emit_table(
         return
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, title_justify="left", header_style="bold")
+    # A title never wraps: the table is at least as wide as it (a one-column table of short
+    # names would otherwise fold "Clusters of DemoTopic" over two lines, even on a pipe).
+    table = Table(
+        title=title,
+        caption=caption,
+        title_justify="left",
+        header_style="bold",
+        min_width=len(title) if title else None,
+    )
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:

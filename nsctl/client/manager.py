@@ -216,13 +216,19 @@ class Attempts:
         if isinstance(last, NameServerResponseError):
             return last
         tried = "; ".join(str(e) for e in self.errors[-len(self.policy.addresses) :])
+        attempts, rounds = len(self.errors), self.policy.max_rounds
+        addresses = len(self.policy.addresses)
         summary = type(last)(
-            f"no NameServer answered after {len(self.errors)} attempts "
-            f"({self.policy.max_rounds} rounds over {len(self.policy.addresses)} addresses): "
+            f"no NameServer answered after {_count(attempts, 'attempt')} "
+            f"({_count(rounds, 'round')} over {_count(addresses, 'address', 'addresses')}): "
             f"{tried}"
         )
         summary.__cause__ = last
         return summary
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 # --- pure helpers shared by both managers --------------------------------------------------

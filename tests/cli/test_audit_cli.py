@@ -95,3 +95,56 @@ def test_put_kv_json_shows_the_value_sent(ns):
     done = nsctl("putKV", "-s", "files", "-k", "j", "-v", "-", "-n", ns.address, "-o", "json",
                  stdin=b" x ")  # fmt: skip
     assert json.loads(done.stdout)["value"] == " x "
+
+
+def test_a_table_title_never_wraps_on_a_pipe(ns):
+    client = NameServerClient(ns.address)
+    client.register_broker(
+        cluster_name="C", broker_name="b", broker_addr=DEAD,
+        topic_configs={"ALongTopicNameForTheTitle": TopicConfig("ALongTopicNameForTheTitle", 1, 1),
+                       "Other": TopicConfig("Other", 1, 1)},
+    )  # fmt: skip
+    try:
+        done = nsctl("topicClusterList", "-t", "ALongTopicNameForTheTitle", "-n", ns.address)
+    finally:
+        client.close()
+    assert done.stdout.decode().splitlines()[0] == "Clusters of ALongTopicNameForTheTitle"
+
+
+def test_counts_read_as_english():
+    done = nsctl("topicRoute", "-t", "T", "-n", DEAD, "--retries", "0")
+    assert "after 1 attempt (1 round over 1 address)" in done.stderr.decode()
+    twice = nsctl("topicRoute", "-t", "T", "-n", f"{DEAD};127.0.0.1:2", "--retries", "1")
+    assert "after 4 attempts (2 rounds over 2 addresses)" in twice.stderr.decode()
+
+
+def test_help_of_an_unknown_command_points_to_the_list():
+    done = nsctl("help", "zzzz")
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "nsctl: No such command 'zzzz'. (see 'nsctl help' for the commands)\n"
+    )
+
+
+def test_once_with_give_up_after_is_a_usage_error(ns):
+    done = nsctl("registerBroker", "-n", ns.address, "-c", "C", "-b", "b", "-a", "127.0.0.1:9",
+                 "--once", "--give-up-after", "3")  # fmt: skip
+    assert done.returncode == 2 and b"--give-up-after" in done.stderr
+
+
+def test_a_failed_registration_is_a_json_event_too(ns):
+    # A first registration with a single topic is refused by a 5.3.3 NameServer (and serve).
+    done = nsctl("registerBroker", "-n", ns.address, "-c", "C", "-b", "b", "-a", "127.0.0.1:9",
+                 "--no-system-topics", "-t", "Alone", "--give-up-after", "1", "--interval", "0.2",
+                 "-o", "json")  # fmt: skip
+    assert done.returncode == 3
+    events = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    failed = [e for e in events if e["event"] == "register_failed"]
+    assert failed and failed[0]["namesrv"] == ns.address and failed[0]["exitCode"] == 1
+
+
+def test_cluster_list_no_stats_plain_prints_only_what_it_knows(dead_broker):
+    done = nsctl("clusterList", "--no-stats", "-o", "plain", "-n", dead_broker.address)
+    lines = done.stdout.decode().splitlines()
+    assert lines[0].split() == ["#Cluster", "Name", "#Broker", "Name", "#BID", "#Addr"]
+    assert lines[1].split() == ["DeadC", "broker-dead", "0", DEAD]

@@ -251,3 +251,11 @@ def test_live_completion_is_in_all_three_scripts():
         assert "nsctl __complete" in text, path
         for kind in ("topics", "clusters", "brokers", "namespaces"):
             assert f"_nsctl_live {kind}" in text or f"__nsctl_live {kind}" in text, (path, kind)
+
+
+def test_help_completes_command_names_in_every_shell():
+    assert {"topicRoute", "topicList", "topicStatus"} <= set(bash_complete("help", "top"))
+    fish = (ROOT / "completions" / "nsctl.fish").read_text()
+    assert "complete -c nsctl -n '__nsctl_command_is help' -a '" in fish and " topicRoute " in fish
+    zsh = (ROOT / "completions" / "_nsctl").read_text()
+    assert "help) _arguments" in zsh and "1:command:_describe -t commands command commands" in zsh

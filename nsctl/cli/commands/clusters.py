@@ -56,7 +56,11 @@ def cluster_list_command(
     ] = None,
     no_stats: Annotated[
         bool,
-        typer.Option("--no-stats", help="Only what the NameServer knows: do not ask the brokers."),
+        typer.Option(
+            "--no-stats",
+            help="Only what the NameServer knows: do not ask the brokers (-o plain then prints "
+            "mqadmin's first four columns only).",
+        ),
     ] = False,
 ) -> None:
     if more and no_stats:

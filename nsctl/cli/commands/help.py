@@ -21,7 +21,12 @@ def help_(
     if command is None:
         click.echo(group.get_help(group_ctx))
         return
-    name, found, _ = group.resolve_command(group_ctx, [command])  # unknown: usage error
+    try:
+        name, found, _ = group.resolve_command(group_ctx, [command])
+    except click.UsageError as error:
+        from nsctl.cli.failures import EXIT_USAGE, fail
+
+        fail(f"{error.format_message()} (see 'nsctl help' for the commands)", EXIT_USAGE)
     assert found is not None
     with found.make_context(name, [], parent=group_ctx, resilient_parsing=True) as ctx:
         click.echo(found.get_help(ctx))

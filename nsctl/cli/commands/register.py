@@ -114,6 +114,11 @@ def register_broker(
     except ValueError as error:
         fail(str(error).replace("NameServer address", "broker address"), EXIT_USAGE)
     host, _, port = broker_addr.rpartition(":")
+    if once and give_up_after is not None:
+        fail(
+            "--give-up-after bounds a broker that keeps trying: it has no use with --once",
+            EXIT_USAGE,
+        )
     if listen and once:
         fail("--listen answers until interrupted: it cannot be combined with --once", EXIT_USAGE)
     import asyncio
@@ -248,7 +253,7 @@ async def _keep_registered(
     def on_registered(address: str, outcome: RegisterBrokerResult | NameServerError) -> None:
         nonlocal last_accepted
         if isinstance(outcome, BaseException):
-            print(f"nsctl: {address}: registration failed: {outcome}", file=sys.stderr)
+            _registration_failed(target, agent, address, outcome)
             announced.discard(address)
             return
         last_accepted = time.monotonic()
@@ -264,7 +269,7 @@ async def _keep_registered(
         if problem is None:
             _print_registered(target, agent, {address: outcome})
         else:
-            print(f"nsctl: {address}: {problem}", file=sys.stderr)
+            _registration_failed(target, agent, address, problem)
             announced.discard(address)
 
     gave_up = False
@@ -318,6 +323,25 @@ async def _keep_registered(
         )
         return EXIT_UNREACHABLE
     return 0
+
+
+def _registration_failed(
+    target: Target, agent: BrokerAgent, address: str, error: BaseException
+) -> None:
+    """One stderr line, and with -o json a `register_failed` event as well (scripts reading
+    the event stream learn of it there)."""
+    from nsctl.cli.failures import classify
+
+    code, message = classify(error)
+    if target.output == Output.json:
+        _print_event(
+            target,
+            agent,
+            "register_failed",
+            "",
+            {"namesrv": address, "error": message, "exitCode": code},
+        )
+    print(f"nsctl: {address}: registration failed: {message}", file=sys.stderr)
 
 
 def _report_unregistered(

@@ -198,6 +198,20 @@ def cluster_list_lines(rows: Iterable[tuple[ListedBroker, RuntimeColumns]]) -> l
     return lines
 
 
+def cluster_names_lines(rows: Iterable[ListedBroker]) -> list[str]:
+    """`clusterList --no-stats`: mqadmin's first four columns only, the ones the NameServer
+    knows (its other columns are figures the brokers were not asked for)."""
+
+    def line(cells: tuple[object, ...]) -> str:
+        c = cells
+        return f"{left(c[0], 22)}  {left(c[1], 22)}  {left(c[2], 4)}  {left(c[3], 22)}".rstrip()
+
+    lines = [line(CLUSTER_COLUMNS[:4])]
+    for b in rows:
+        lines.append(line((b.cluster, b.broker_name, b.broker_id, b.address)))
+    return lines
+
+
 def more_stats(runtime: BrokerRuntimeInfo | None) -> tuple[int, int, int, int]:
     """(in yesterday, out yesterday, in today, out today), computed in mqadmin's order; the
     first failure (no answer, a missing or bad key) leaves it and the rest at 0."""

@@ -179,7 +179,10 @@ def json_document(view: ClusterListView) -> dict[str, Any]:
 
 
 def plain_lines(view: ClusterListView, *, more: bool) -> list[str]:
-    """mqadmin's text, in mqadmin's row order."""
+    """mqadmin's text, in mqadmin's row order; without the brokers' figures (--no-stats) only
+    the columns the NameServer knows."""
+    if not view.stats:
+        return broker_text.cluster_names_lines(row.broker for row in view.mqadmin_rows)
     if more:
         return broker_text.cluster_more_lines(
             (row.broker.cluster, row.broker.broker_name, row.more) for row in view.mqadmin_rows
