@@ -22,6 +22,7 @@ from nsctl import __version__
 from nsctl.cli import failures
 from nsctl.cli.app import GLOBALS_KEY, app
 from nsctl.cli.failures import cli_errors
+from nsctl.cli.mqadmin.option_names import with_mqadmin_names
 from nsctl.cli.target import Output, Target
 
 
@@ -231,6 +232,7 @@ def nameserver_command(
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         own = list(inspect.signature(fn, eval_str=True).parameters.values())[1:]  # drop `target`
+        own = with_mqadmin_names((name, *aliases), own)
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:
