@@ -91,6 +91,7 @@ class Target:
                     retry_interval=0.2,
                     ssl_context=self.ssl_context,
                     credentials=self.credentials,
+                    hedge_delay=hedge_delay(),
                 )
             )
             self._manager.start()
@@ -100,3 +101,19 @@ class Target:
         if self._manager is not None:
             self._manager.stop()
             self._manager = None
+
+
+def hedge_delay() -> float:
+    """Seconds before a read also asks the next NameServer: NSCTL_HEDGE_DELAY, else 0.3."""
+    import os
+
+    text = os.environ.get("NSCTL_HEDGE_DELAY", "").strip()
+    if not text:
+        return 0.3
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"NSCTL_HEDGE_DELAY={text!r} is not a number of seconds") from None
+    if value < 0:
+        raise ValueError(f"NSCTL_HEDGE_DELAY={text!r} must not be negative")
+    return value

@@ -13,6 +13,13 @@ many attempts of its own.
 An error answered by a live NameServer (topic not found, KV not found, ...) is the answer and
 is not retried elsewhere, except the server-side failures SYSTEM_ERROR, SYSTEM_BUSY, GO_AWAY.
 NameServers do not replicate each other, so writes go to every address with `broadcast`.
+
+Hedged reads: a NameServer that accepts the connection and never answers would cost a whole
+`timeout` before the next address is tried. So `invoke` asks the next address too when the
+current one has not answered within `hedge_delay` seconds (0.3 by default; 0 turns it off),
+takes the first answer, and leaves the slow one aside as a failed one: the next call starts
+with the address that answered. `broadcast` leaves aside, the same way, the addresses that
+could not be reached.
 """
 
 from __future__ import annotations
@@ -77,6 +84,8 @@ class NameServerConfig:
     tls_insecure: bool = False
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
     credentials: Credentials | None = None
+    #: Seconds without an answer before `invoke` asks the next NameServer too (0: never).
+    hedge_delay: float = 0.3
     addresses: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,7 +99,7 @@ class NameServerConfig:
         for name in ("timeout", "connect_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("retry_interval", "broker_cache_ttl", "route_cache_ttl"):
+        for name in ("retry_interval", "broker_cache_ttl", "route_cache_ttl", "hedge_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.ssl_context is None and (self.tls or self.tls_ca or self.tls_insecure):
@@ -171,6 +180,11 @@ class FailoverPolicy:
     def failed(self, address: str) -> None:
         with self._lock:
             self._failed_until[address] = time.monotonic() + self.quarantine
+
+    def recovered(self, address: str) -> None:
+        """`address` answered (in a broadcast): no longer aside, the sticky one unchanged."""
+        with self._lock:
+            self._failed_until.pop(address, None)
 
     def quarantined(self) -> dict[str, float]:
         """Failed addresses and the seconds left before they are tried first again."""
@@ -350,18 +364,57 @@ class NameServerManager(_ManagerBase):
         return self._client(address, NameServerClient)
 
     def invoke(self, fn: Callable[[NameServerClient], T]) -> T:
-        """`fn(client)` on the sticky NameServer, failing over as the policy says."""
+        """`fn(client)` on the sticky NameServer, failing over as the policy says, and asking
+        the next one too when an answer is `hedge_delay` late (see the module's docstring)."""
+        import queue
+
         attempts = self._policy.attempts()
-        for address, pause in attempts:
-            if pause:
-                time.sleep(pause)
+        walk = iter(attempts)
+        answers: queue.SimpleQueue = queue.SimpleQueue()
+        running: set[str] = set()
+
+        def ask(address: str) -> None:
             try:
-                result = fn(self.client_for(address))
+                answers.put((address, fn(self.client_for(address)), None))
             except NameServerError as exc:
-                attempts.failed(address, exc)
-                continue
-            attempts.succeeded(address)
-            return result
+                answers.put((address, None, exc))
+
+        def start_next() -> bool:
+            for address, pause in walk:
+                if address in running:
+                    continue  # still waiting on it: a second request would queue behind it
+                if pause:
+                    time.sleep(pause)
+                running.add(address)
+                threading.Thread(
+                    target=ask, args=(address,), name=f"nsctl-invoke {address}", daemon=True
+                ).start()
+                return True
+            return False
+
+        hedge = self.config.hedge_delay if len(self.addresses) > 1 else 0.0
+        start_next()
+        while running:
+            waited = 0.0
+            while True:
+                # In slices: Ctrl-C is handled between them; a hedge starts at its delay.
+                slice_ = 0.25 if not hedge else min(0.25, max(hedge - waited, 0.01))
+                try:
+                    address, result, error = answers.get(timeout=slice_)
+                    break
+                except queue.Empty:
+                    waited += slice_
+                    if hedge and waited >= hedge and start_next():
+                        waited = float("-inf")  # one hedge per silence; failures start more
+            running.discard(address)
+            if error is None:
+                attempts.succeeded(address)
+                for slow in running:  # still silent: leave them aside for the next calls
+                    self._policy.failed(slow)
+                return result
+            attempts.failed(address, error)  # raises an answer another server would repeat
+            if not running:
+                start_next()
         raise attempts.error()
 
     def broadcast(self, fn: Callable[[NameServerClient], T]) -> dict[str, T | NameServerError]:
@@ -379,12 +432,16 @@ class NameServerManager(_ManagerBase):
                     time.sleep(self.config.retry_interval)
                 try:
                     results[address] = fn(self.client_for(address))
+                    self._policy.recovered(address)
                     return
                 except NameServerError as exc:
                     results[address] = exc
                     if not is_server_side_failure(exc):
+                        self._policy.recovered(address)  # it answered
                         return
                     log.info("NameServer %s failed (attempt %d): %s", address, attempt + 1, exc)
+                    if not isinstance(exc, NameServerResponseError):
+                        self._policy.failed(address)  # the next calls start elsewhere
 
         threads = [
             threading.Thread(target=run, args=(a,), name=f"nsctl-broadcast {a}", daemon=True)
@@ -459,20 +516,51 @@ class AsyncNameServerManager(_ManagerBase):
         return self._client(address, AsyncNameServerClient)
 
     async def invoke(self, fn: Callable[[AsyncNameServerClient], Awaitable[T]]) -> T:
+        """As `NameServerManager.invoke`: failover, and a hedge after `hedge_delay`."""
         import asyncio
 
         attempts = self._policy.attempts()
-        for address, pause in attempts:
-            if pause:
-                await asyncio.sleep(pause)
-            try:
-                result = await fn(self.client_for(address))
-            except NameServerError as exc:
-                attempts.failed(address, exc)
-                continue
-            attempts.succeeded(address)
-            return result
-        raise attempts.error()
+        walk = iter(attempts)
+        running: dict[asyncio.Task, str] = {}
+
+        async def start_next() -> bool:
+            for address, pause in walk:
+                if address in running.values():
+                    continue
+                if pause:
+                    await asyncio.sleep(pause)
+                running[asyncio.ensure_future(fn(self.client_for(address)))] = address
+                return True
+            return False
+
+        hedge = self.config.hedge_delay if len(self.addresses) > 1 else 0.0
+        await start_next()
+        try:
+            while running:
+                done, _ = await asyncio.wait(
+                    running, timeout=hedge or None, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    if not await start_next():
+                        hedge = 0.0  # nothing left to hedge with: wait for what runs
+                    continue
+                for task in done:
+                    address = running.pop(task)
+                    try:
+                        result = task.result()
+                    except NameServerError as exc:
+                        attempts.failed(address, exc)  # raises a final answer
+                        continue
+                    attempts.succeeded(address)
+                    for slow in running.values():
+                        self._policy.failed(slow)
+                    return result
+                if not running:
+                    await start_next()
+            raise attempts.error()
+        finally:
+            for task in running:
+                task.cancel()
 
     async def broadcast(
         self, fn: Callable[[AsyncNameServerClient], Awaitable[T]]
@@ -484,12 +572,17 @@ class AsyncNameServerManager(_ManagerBase):
                 if attempt:
                     await asyncio.sleep(self.config.retry_interval)
                 try:
-                    return await fn(self.client_for(address))
+                    result = await fn(self.client_for(address))
+                    self._policy.recovered(address)
+                    return result
                 except NameServerError as exc:
                     error = exc
                     if not is_server_side_failure(exc):
+                        self._policy.recovered(address)  # it answered
                         break
                     log.info("NameServer %s failed (attempt %d): %s", address, attempt + 1, exc)
+                    if not isinstance(exc, NameServerResponseError):
+                        self._policy.failed(address)
             return error
 
         results = await asyncio.gather(*(run(a) for a in self.addresses))
