@@ -379,16 +379,24 @@ class NameServerManager(_ManagerBase):
             except NameServerError as exc:
                 answers.put((address, None, exc))
 
+        #: Addresses whose turn came while their previous attempt still ran: tried again as
+        #: soon as that one ends, so every round still asks every address.
+        deferred: list[str] = []
+
+        def start(address: str) -> None:
+            running.add(address)
+            threading.Thread(
+                target=ask, args=(address,), name=f"nsctl-invoke {address}", daemon=True
+            ).start()
+
         def start_next() -> bool:
             for address, pause in walk:
                 if address in running:
-                    continue  # still waiting on it: a second request would queue behind it
+                    deferred.append(address)  # a second request would queue behind it
+                    continue
                 if pause:
                     time.sleep(pause)
-                running.add(address)
-                threading.Thread(
-                    target=ask, args=(address,), name=f"nsctl-invoke {address}", daemon=True
-                ).start()
+                start(address)
                 return True
             return False
 
@@ -413,7 +421,10 @@ class NameServerManager(_ManagerBase):
                     self._policy.failed(slow)
                 return result
             attempts.failed(address, error)  # raises an answer another server would repeat
-            if not running:
+            if address in deferred:
+                deferred.remove(address)
+                start(address)
+            elif not running:
                 start_next()
         raise attempts.error()
 
@@ -523,13 +534,19 @@ class AsyncNameServerManager(_ManagerBase):
         walk = iter(attempts)
         running: dict[asyncio.Task, str] = {}
 
+        deferred: list[str] = []  # as in NameServerManager.invoke
+
+        def start(address: str) -> None:
+            running[asyncio.ensure_future(fn(self.client_for(address)))] = address
+
         async def start_next() -> bool:
             for address, pause in walk:
                 if address in running.values():
+                    deferred.append(address)
                     continue
                 if pause:
                     await asyncio.sleep(pause)
-                running[asyncio.ensure_future(fn(self.client_for(address)))] = address
+                start(address)
                 return True
             return False
 
@@ -550,6 +567,9 @@ class AsyncNameServerManager(_ManagerBase):
                         result = task.result()
                     except NameServerError as exc:
                         attempts.failed(address, exc)  # raises a final answer
+                        if address in deferred:
+                            deferred.remove(address)
+                            start(address)
                         continue
                     attempts.succeeded(address)
                     for slow in running.values():

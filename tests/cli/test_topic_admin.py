@@ -100,7 +100,8 @@ def fixture_output(tag: str, site: Site) -> str:
         lines = [line.replace(address, site.brokers[name]) for line in lines]
     per_broker = [line for line in lines if any(a in line for a in site.brokers.values())]
     if len(per_broker) > 1:
-        order = hashmap_order(site.brokers.values())
+        # mqadmin's HashSet of master addresses, filled in its HashSet order of broker names
+        order = hashmap_order(site.brokers[name] for name in hashmap_order(site.brokers))
         per_broker.sort(key=lambda line: next(i for i, a in enumerate(order) if a in line))
         at = lines.index(next(line for line in lines if line in per_broker))
         rest = [line for line in lines if line not in per_broker]

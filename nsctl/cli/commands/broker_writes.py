@@ -133,7 +133,7 @@ def masters(info: ClusterInfo, cluster: str) -> dict[str, str]:
         known = ", ".join(sorted(info.cluster_addr_table)) or "none"
         fail(f"cluster {cluster!r} not found (known: {known})")
     found = {}
-    for broker_name in names:
+    for broker_name in hashmap_order(names):  # mqadmin walks its decoded HashSet
         broker = info.broker_addr_table.get(broker_name)
         if broker is not None and 0 in broker.broker_addrs:
             found[broker.broker_addrs[0]] = broker_name

@@ -507,7 +507,7 @@ def unregister_broker(
         },
         warning=absent_on(
             {a: (v["existed"] if isinstance(v, dict) else v) for a, v in results.items()},
-            f"broker {broker_name} ({broker_addr})",
+            f"broker {broker_name} (id {broker_id}, {broker_addr})",
             "was not registered",
             "nothing to unregister",
         ),
