@@ -64,6 +64,17 @@ class Target:
 
         return Credentials(self.access_key, self.secret_key)
 
+    @property
+    def connection(self) -> dict:
+        """How every client of this command connects (NameServers and brokers alike):
+        `timeout`, `connect_timeout`, `ssl_context`, `credentials`."""
+        return {
+            "timeout": self.timeout,
+            "connect_timeout": self.timeout,
+            "ssl_context": self.ssl_context,
+            "credentials": self.credentials,
+        }
+
     @functools.cached_property
     def addresses(self) -> list[str]:
         from nsctl.client.discovery import resolve_addresses

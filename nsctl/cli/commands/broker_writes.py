@@ -311,3 +311,28 @@ def names_from(info: ClusterInfo | None, brokers: dict[str, str | None], target:
 
 def joined(items: Iterable[str]) -> str:
     return ", ".join(items)
+
+
+def true_or_false(flag: str, value: str | None) -> bool | None:
+    """mqadmin's `true|false` option values (None when not given); anything else is a usage
+    error, where mqadmin would read it as false."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text not in ("true", "false"):
+        fail(f"{flag} takes true or false, not {value!r}", EXIT_USAGE)
+    return text == "true"
+
+
+def order_and_output(
+    values: list[str] | None, target: Target, flag: str
+) -> tuple[bool | None, Output]:
+    """The values of a write's own `-o`: (true/false given, the output format)."""
+    import click
+
+    from nsctl.cli.options import split_o
+
+    try:
+        return split_o(values, target.output, flag)
+    except click.UsageError as error:
+        fail(error.format_message(), EXIT_USAGE)

@@ -48,13 +48,7 @@ def broker_status(
         except ValueError:
             fail(f"invalid broker address {address!r}: expected host:port", EXIT_USAGE)
 
-        with BrokerClient(
-            address,
-            timeout=target.timeout,
-            connect_timeout=target.timeout,
-            ssl_context=target.ssl_context,
-            credentials=target.credentials,
-        ) as client:
+        with BrokerClient(address, **target.connection) as client:
             runtime = client.get_broker_runtime_info()
         _show(target, view_of.BrokerStatusView(None, {address: BrokerAnswer(address, runtime)}))
         return

@@ -10,7 +10,8 @@ import typer
 
 from nsctl.cli.commands import broker_writes as w
 from nsctl.cli.failures import EXIT_USAGE, fail
-from nsctl.cli.options import nameserver_command, split_o
+from nsctl.cli.mqadmin import admin_text
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.target import Target
 
 if TYPE_CHECKING:
@@ -29,15 +30,6 @@ def _flag(letter: str, name: str, help: str) -> Any:
         metavar="true|false",
         show_default=False,
     )
-
-
-def _bool(flag: str, value: str | None) -> bool | None:
-    if value is None:
-        return None
-    text = value.strip().lower()
-    if text not in ("true", "false"):
-        fail(f"{flag} takes true or false, not {value!r}", EXIT_USAGE)
-    return text == "true"
 
 
 async def _groups(client: AsyncBrokerClient) -> dict[str, Any]:
@@ -109,7 +101,7 @@ def update_sub_group(
 
     from nsctl.protocol import broker_admin as admin
 
-    is_orderly, target.output = _split(orderly, target)
+    is_orderly, target.output = w.order_and_output(orderly, target, "-o/--consumeMessageOrderly")
     cluster, broker_addr = w.one_of(cluster, broker_addr)
     try:
         group = admin.validate_group(group.strip())
@@ -131,7 +123,7 @@ def update_sub_group(
         ("-d/--consumeBroadcastEnable", "consume_broadcast_enable", broadcast),
         ("-a/--notifyConsumerIdsChanged", "notify_consumer_ids_changed_enable", notify),
     ):
-        chosen = _bool(flag, value)
+        chosen = w.true_or_false(flag, value)
         if chosen is not None:
             setattr(config, name, chosen)
     if is_orderly is not None:
@@ -149,7 +141,7 @@ def update_sub_group(
         config.attributes = dict(edits.set)
     brokers, info = w.targets(target, cluster, broker_addr)
     w.names_from(info, brokers, target)
-    line = _text().create_group_line
+    line = admin_text.create_group_line
 
     async def change(client: AsyncBrokerClient) -> tuple[bool, list[str], str]:
         current = (await _groups(client)).get(group)
@@ -160,26 +152,11 @@ def update_sub_group(
 
     report = w.WriteReport({"group": group})
     report.outcomes += w.on_brokers(target, brokers, "create group", change)
-    report.closing = [_text().subscription_group_config(config)]
+    report.closing = [admin_text.subscription_group_config(config)]
     if wait is not None and report.ok:
         report.waits.append(("broker", _wait_brokers(target, wait, list(brokers), group, True)))
     w.finish(target, report)
     # mqadmin prints the config without a final newline; scripts reading lines get one.
-
-
-def _text():
-    from nsctl.cli.mqadmin import admin_text
-
-    return admin_text
-
-
-def _split(values: list[str] | None, target: Target):
-    import click
-
-    try:
-        return split_o(values, target.output, "-o/--consumeMessageOrderly")
-    except click.UsageError as error:
-        fail(error.format_message(), EXIT_USAGE)
 
 
 def _wait_brokers(target, seconds, addresses, group, present: bool):
@@ -230,10 +207,10 @@ def delete_sub_group(
 
     cluster, broker_addr = w.one_of(cluster, broker_addr)
     group = group.strip()
-    clean = bool(_bool("-r/--removeOffset", remove_offset))
+    clean = bool(w.true_or_false("-r/--removeOffset", remove_offset))
     brokers, info = w.targets(target, cluster, broker_addr)
     w.names_from(info, brokers, target)
-    line = _text().delete_group_line
+    line = admin_text.delete_group_line
 
     async def change(client: AsyncBrokerClient) -> tuple[bool, list[str]]:
         existed = group in await _groups(client)

@@ -193,13 +193,7 @@ async def _not_listed(agent: BrokerAgent, address: str, target: Target):
     from nsctl.client.errors import NameServerError
 
     try:
-        async with AsyncNameServerClient(
-            address,
-            timeout=target.timeout,
-            connect_timeout=target.timeout,
-            ssl_context=target.ssl_context,
-            credentials=target.credentials,
-        ) as client:
+        async with AsyncNameServerClient(address, **target.connection) as client:
             info = await client.get_broker_cluster_info()
     except NameServerError as error:
         return error

@@ -9,7 +9,8 @@ import typer
 
 from nsctl.cli.commands import broker_writes as w
 from nsctl.cli.failures import EXIT_USAGE, fail
-from nsctl.cli.options import nameserver_command, split_o
+from nsctl.cli.mqadmin import admin_text
+from nsctl.cli.options import nameserver_command
 from nsctl.cli.target import Target
 
 if TYPE_CHECKING:
@@ -21,15 +22,6 @@ BoolText = Annotated[
     str | None,
     typer.Option(metavar="true|false", show_default=False),
 ]
-
-
-def _bool(flag: str, value: str | None) -> bool:
-    if value is None:
-        return False
-    text = value.strip().lower()
-    if text not in ("true", "false"):
-        fail(f"{flag} takes true or false, not {value!r}", EXIT_USAGE)
-    return text == "true"
 
 
 def _checked(check, *args):
@@ -117,14 +109,14 @@ def update_topic(
     from nsctl.protocol import broker_admin as admin
     from nsctl.protocol.register import TopicConfig
 
-    is_order, target.output = _split(order, target)
+    is_order, target.output = w.order_and_output(order, target, "-o/--order")
     cluster, broker_addr = w.one_of(cluster, broker_addr)
     topic = _checked(admin.validate_topic, topic.strip())
     _checked(admin.validate_queue_nums, read_queues, write_queues)
     _checked(admin.validate_perm, perm)
     edits = _checked(admin.parse_attributes, attributes.strip() if attributes else None)
-    sys_flag = (1 if _bool("-u/--unit", unit) else 0) | (
-        2 if _bool("-s/--hasUnitSub", has_unit_sub) else 0
+    sys_flag = (1 if w.true_or_false("-u/--unit", unit) else 0) | (
+        2 if w.true_or_false("-s/--hasUnitSub", has_unit_sub) else 0
     )
     config = TopicConfig(
         topic_name=topic,
@@ -138,7 +130,7 @@ def update_topic(
     w.names_from(info, brokers, target)
 
     async def change(client: AsyncBrokerClient) -> tuple[bool, list[str], str]:
-        lines = [_text().create_topic_line(client.address)]
+        lines = [admin_text.create_topic_line(client.address)]
         current = await _current(client, topic)
         if _same(current, config, edits):
             return False, lines, "update topic"
@@ -150,7 +142,7 @@ def update_topic(
     if is_order and all(o.ok for o in report.outcomes):
         report.outcomes += _order_conf(target, config, brokers, cluster)
     report.closing = [
-        _text().topic_config(
+        admin_text.topic_config(
             topic,
             read_queues,
             write_queues,
@@ -163,21 +155,6 @@ def update_topic(
     if wait is not None and report.ok:
         report.waits.append(("namesrv", _wait_queues(target, wait, topic, brokers, config)))
     w.finish(target, report)
-
-
-def _text():
-    from nsctl.cli.mqadmin import admin_text
-
-    return admin_text
-
-
-def _split(order: list[str] | None, target: Target):
-    import click
-
-    try:
-        return split_o(order, target.output, "-o/--order")
-    except click.UsageError as error:
-        fail(error.format_message(), EXIT_USAGE)
 
 
 def _as_given(edits) -> dict[str, str]:
@@ -225,7 +202,7 @@ def _order_conf(
         return not unchanged
 
     shown = ";".join(f"{n}:{queues}" for n in hashmap_order(names))
-    lines = [_text().order_conf_line(shown, cluster=cluster is not None)]
+    lines = [admin_text.order_conf_line(shown, cluster=cluster is not None)]
     outcomes = w.on_namesrvs(target, "set order conf", put, [])
     if outcomes:
         outcomes[0].lines = lines  # mqadmin prints the line once
@@ -290,10 +267,10 @@ def update_topic_perm(
         current = await _current(client, topic)
         if current is not None:
             config.order = current.order
-        lines = [_text().update_perm_line(old, perm, client.address)]
+        lines = [admin_text.update_perm_line(old, perm, client.address)]
         if broker_addr is not None:
             lines.append(
-                _text().topic_config(
+                admin_text.topic_config(
                     topic,
                     config.read_queue_nums,
                     config.write_queue_nums,
@@ -364,7 +341,7 @@ def delete_topic(
         names = set(info.cluster_addr_table.get(cluster, ()))
         report.waits.append(("namesrv", w.wait_for(target, wait, route_gone(topic, names))))
     if report.ok:
-        report.closing = _text().delete_topic_lines(topic, cluster)
+        report.closing = admin_text.delete_topic_lines(topic, cluster)
     w.finish(target, report)
 
 
