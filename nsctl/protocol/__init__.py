@@ -7,7 +7,9 @@
 - `acl`: ACL request signing (AccessKey / Signature) and `Credentials`
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nsctl.lazy import lazy_names
 
 if TYPE_CHECKING:
     from nsctl.protocol.codes import (
@@ -110,10 +112,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_names(__name__, _LAZY)
