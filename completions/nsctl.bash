@@ -83,6 +83,10 @@ _nsctl() {
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
             _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        completion)
+            case "$prev" in
+            esac
+            _nsctl_offer "--debug -h --help" ;;
         deletekv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -190,7 +194,11 @@ _nsctl() {
         help)
             case "$prev" in
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
+            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
+        man)
+            case "$prev" in
+            esac
+            _nsctl_offer "--debug -h --help" ;;
         putkv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -467,7 +475,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
+            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
     esac
 }
 complete -F _nsctl nsctl

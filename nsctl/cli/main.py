@@ -41,6 +41,8 @@ COMMAND_MODULES = {
     "serve": "commands.serve",
     "demo": "commands.demo",
     "help": "commands.help",
+    "completion": "commands.docs",
+    "man": "commands.docs",
 }
 
 #: Options of the `nsctl` group that take a value, so `nsctl -n ADDR clusterList` still finds

@@ -1,0 +1,5 @@
+"""`python -m nsctl`: the nsctl command."""
+
+from nsctl.cli.main import run
+
+run()
