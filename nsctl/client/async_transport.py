@@ -15,6 +15,7 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
+from nsctl.client import hints
 from nsctl.client.discovery import split_host_port
 from nsctl.client.errors import (
     NameServerConnectionError,
@@ -40,8 +41,11 @@ class _PeerClosed(NameServerConnectionError):
 class _Link(asyncio.Protocol):
     """One TCP connection: decoder, pending requests and write flow control."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, tls: bool = False) -> None:
         self.address = address
+        self.tls = tls
+        #: The first bytes received, for the hints of `nsctl.client.hints`.
+        self.head = b""
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.decoder = FrameDecoder()
@@ -65,14 +69,13 @@ class _Link(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
+        if len(self.head) < hints.HEAD_BYTES:
+            self.head += data[: hints.HEAD_BYTES - len(self.head)]
         try:
             responses = self.decoder.feed(data)
         except ProtocolError as exc:
-            self.fail(
-                NameServerProtocolError(
-                    f"{self.address} sent an invalid frame: {exc}", address=self.address
-                )
-            )
+            message = hints.invalid_frame(self.address, exc, self.head, tls=self.tls)
+            self.fail(NameServerProtocolError(message, address=self.address))
             return
         for response in responses:
             future = self.pending.pop(response.opaque, None) if response.is_response else None
@@ -87,14 +90,15 @@ class _Link(asyncio.Protocol):
             future.set_result(response)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        partial = self.decoder.buffered
-        detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
-        reason = f": {exc}" if exc else ""
-        self.fail(
-            _PeerClosed(
-                f"{self.address} closed the connection{detail}{reason}", address=self.address
-            )
-        )
+        if not self.received:
+            reset = isinstance(exc, ConnectionResetError)
+            message = hints.closed_before_answer(self.address, reset=reset, tls=self.tls)
+        else:
+            partial = self.decoder.buffered
+            detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
+            reason = f": {exc}" if exc else ""
+            message = f"{self.address} closed the connection{detail}{reason}"
+        self.fail(_PeerClosed(message, address=self.address))
 
     def pause_writing(self) -> None:
         if self._writable is None:
@@ -244,7 +248,7 @@ class AsyncConnection:
         try:
             _, link = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Link(self.address),
+                    lambda: _Link(self.address, tls=tls),
                     self.host,
                     self.port,
                     ssl=self.ssl_context,

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from nsctl.client import hints
 from nsctl.client.discovery import split_host_port
 from nsctl.client.errors import (
     NameServerConnectionError,
@@ -64,6 +65,8 @@ class SyncConnection:
         self.credentials = credentials
         self._sock: socket.socket | None = None
         self._decoder = FrameDecoder()
+        #: The first bytes received on the connection, for the hints of `nsctl.client.hints`.
+        self._head = b""
         self._lock = threading.Lock()
         #: Set by `close()` while a request is in flight: that request must not reconnect.
         self._closing = False
@@ -176,8 +179,7 @@ class SyncConnection:
                     self._drop()
                     if not received:
                         raise _ClosedBeforeAnswer(
-                            f"{self.address} closed the connection before answering",
-                            address=self.address,
+                            self._closed_message(reset=False), address=self.address
                         )
                     detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
                     raise NameServerConnectionError(
@@ -185,6 +187,8 @@ class SyncConnection:
                         address=self.address,
                     )
                 received += len(data)
+                if len(self._head) < hints.HEAD_BYTES:
+                    self._head += data[: hints.HEAD_BYTES - len(self._head)]
                 for response in self._decoder.feed(data):
                     if response.is_response and response.opaque == opaque:
                         return response
@@ -198,9 +202,11 @@ class SyncConnection:
             self._drop()
             raise
         except ProtocolError as exc:
+            head = self._head
             self._drop()
+            tls = self.ssl_context is not None
             raise NameServerProtocolError(
-                f"{self.address} sent an invalid frame: {exc}", address=self.address
+                hints.invalid_frame(self.address, exc, head, tls=tls), address=self.address
             ) from exc
         except TimeoutError as exc:
             self._drop()
@@ -209,7 +215,7 @@ class SyncConnection:
             self._drop()
             if not received:
                 raise _ClosedBeforeAnswer(
-                    f"{self.address} reset the connection before answering", address=self.address
+                    self._closed_message(reset=True), address=self.address
                 ) from exc
             raise self._connection_error("receiving failed", exc) from exc
         except OSError as exc:
@@ -233,6 +239,7 @@ class SyncConnection:
             sock = self._handshake(sock, deadline)
         self._sock = sock
         self._decoder = FrameDecoder()
+        self._head = b""
         log.debug("connected to %s", self.address)
         return sock
 
@@ -304,6 +311,11 @@ class SyncConnection:
             self._drop()
             raise self._timeout(doing)
         return remaining
+
+    def _closed_message(self, *, reset: bool) -> str:
+        return hints.closed_before_answer(
+            self.address, reset=reset, tls=self.ssl_context is not None
+        )
 
     def _timeout(self, doing: str) -> NameServerTimeoutError:
         return NameServerTimeoutError(f"timed out {doing} on {self.address}", address=self.address)
