@@ -227,9 +227,18 @@ class TLSSetupError(Exception):
 
 @dataclass(slots=True)
 class UpdateResult:
+    """What UPDATE_NAMESRV_CONFIG did. `refused`: black-listed keys (then nothing else was
+    done). `changed`: key -> (old, new) for the values it changed; `unchanged`: runtime keys set
+    to the value they had. `ignored`: key -> why it was not taken."""
+
     refused: list[str]
-    applied: list[str]
-    ignored: list[str]
+    changed: dict[str, tuple[str, str]]
+    unchanged: list[str]
+    ignored: dict[str, str]
+
+    @property
+    def applied(self) -> list[str]:
+        return [*self.changed, *self.unchanged]
 
 
 class NamesrvConfig:
@@ -327,20 +336,31 @@ class NamesrvConfig:
         return format_properties(values, sort=True)
 
     def apply_update(self, properties: dict[str, str]) -> UpdateResult:
-        """UPDATE_NAMESRV_CONFIG: all or nothing on the black list, then runtime keys only."""
+        """UPDATE_NAMESRV_CONFIG: all or nothing on the black list, then runtime keys only,
+        each value read by `parse_value`. Says what happened to every key; logs nothing."""
         refused = sorted(k for k in properties if k in self._black_list)
+        result = UpdateResult(refused=refused, changed={}, unchanged=[], ignored={})
         if refused:
-            return UpdateResult(refused=refused, applied=[], ignored=[])
-        applied, ignored = [], []
-        for key, value in properties.items():
+            return result
+        for key, raw in properties.items():
+            if key not in DEFAULTS:
+                result.ignored[key] = "no such setting"
+                continue
+            if key not in RUNTIME_KEYS:
+                result.ignored[key] = "only read at start-up: not changed while running"
+                continue
             try:
-                taken = key in RUNTIME_KEYS and self.set(key, value)
-            except ConfigError:
-                taken = False
-            (applied if taken else ignored).append(key)
-        if ignored:
-            log.warning("UPDATE_NAMESRV_CONFIG: not changeable at runtime, ignored: %s", ignored)
-        return UpdateResult(refused=[], applied=applied, ignored=ignored)
+                value = parse_value(key, raw)
+            except ConfigError as exc:
+                result.ignored[key] = str(exc).removeprefix(f"{key}: ")
+                continue
+            old = self._values[key]
+            if value == old and type(value) is type(old):
+                result.unchanged.append(key)
+                continue
+            self.set(key, value)
+            result.changed[key] = (_render(old), _render(value))
+        return result
 
 
 def _render(value: bool | int | str) -> str:
