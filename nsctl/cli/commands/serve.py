@@ -39,7 +39,11 @@ def serve(
     ] = None,
     kv_config_path: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--kv-config-path", help="KV store file. [default: ~/namesrv/kvConfig.json]"),
+        typer.Option(
+            "--kv-config-path",
+            help="KV store file. [default: ~/namesrv/kvConfig.json, as Java's NameServer; "
+            "with --demo a private temporary file, removed on exit]",
+        ),
     ] = None,
     scan_interval: Annotated[
         Optional[float],  # noqa: UP045
@@ -166,7 +170,9 @@ def serve(
             help="Also run a demo cluster of stand-in brokers (broker-a master and slave, "
             "broker-b; a few topics) on free loopback ports: they register with this server, "
             "answer broker queries and topic and group writes as a 5.3.3 broker does (with zero "
-            "traffic and a version saying they are stand-ins), and unregister on exit.",
+            "traffic and a version saying they are stand-ins), and unregister on exit. The demo "
+            "keeps its KV store in a private temporary directory, removed on exit, unless "
+            "--kv-config-path (or kvConfigPath in -c) names one.",
         ),
     ] = False,
 ) -> None:
@@ -195,6 +201,13 @@ def serve(
     config.max_frame_length = max_frame_length
     config.answer_cache = answer_cache
     run = _event_loop_runner(event_loop)
+    # The demo's keys stay out of the store a real NameServer on this host may use.
+    demo_store = None
+    if demo and kv_config_path is None and "kvConfigPath" not in config.file_keys:
+        import tempfile
+
+        demo_store = tempfile.TemporaryDirectory(prefix="nsctl-demo-", ignore_cleanup_errors=True)
+        config.set("kvConfigPath", str(Path(demo_store.name) / "kvConfig.json"))
     try:
         run(_serve_until_signalled(config, demo=demo))
     except KeyboardInterrupt:  # before the signal handlers were in place
@@ -205,6 +218,9 @@ def serve(
         _fail(str(exc), code=2)
     except OSError as exc:
         _fail(f"cannot listen on {config.text('bindAddress')}:{config.number('listenPort')}: {exc}")
+    finally:
+        if demo_store is not None:
+            demo_store.cleanup()
 
 
 def _tls_settings(cert: Path | None, key: Path | None, mode: str | None):
