@@ -23,10 +23,10 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
-from nsctl.protocol.acl import Credentials, sign_command
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import FrameDecoder, encode
+from nsctl.protocol.frame import FrameDecoder
 
 if TYPE_CHECKING:
     import ssl
@@ -161,12 +161,12 @@ class AsyncConnection:
     async def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)  # before anything is sent
         link = self._link
         reused = link is not None and link.is_open
         received_before = link.received if link is not None else 0
         try:
-            return await self._exchange(command, deadline)
+            return await self._exchange(command.opaque, frame, deadline)
         except _PeerClosed:
             # The server closed a kept-alive connection just as the request went out (its idle
             # close raced our send) and not a byte came back: a fresh connection is a safe retry.
@@ -174,15 +174,15 @@ class AsyncConnection:
             if not (reused and quiet) or loop.time() >= deadline:
                 raise
         log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
-        return await self._exchange(command, deadline)
+        return await self._exchange(command.opaque, frame, deadline)
 
-    async def _exchange(self, command: RemotingCommand, deadline: float) -> RemotingCommand:
+    async def _exchange(self, opaque: int, frame: bytes, deadline: float) -> RemotingCommand:
         loop = asyncio.get_running_loop()
         link = await self._open(deadline)
         future: asyncio.Future[RemotingCommand] = loop.create_future()
-        link.pending[command.opaque] = future
+        link.pending[opaque] = future
         try:
-            await link.write(encode(command))
+            await link.write(frame)
             return await asyncio.wait_for(future, max(deadline - loop.time(), 0.0))
         except asyncio.TimeoutError:
             link.fail(
@@ -195,13 +195,13 @@ class AsyncConnection:
                 f"timed out waiting for the answer from {self.address}", address=self.address
             ) from None
         finally:
-            link.pending.pop(command.opaque, None)
+            link.pending.pop(opaque, None)
 
     async def oneway(self, command: RemotingCommand, timeout: float) -> None:
         loop = asyncio.get_running_loop()
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)
         link = await self._open(loop.time() + timeout)
-        await link.write(encode(command))
+        await link.write(frame)
 
     async def wait_closed(self) -> None:
         """Return once the current connection is gone (immediately if there is none)."""

@@ -1,5 +1,6 @@
-"""Hints for the transports' error messages: what the peer probably is when it does not speak
-the remoting protocol. Shared by the blocking and the asyncio transport.
+"""What the blocking and the asyncio transport share for their errors: the bytes of a request
+(a value that cannot be sent is a NameServerUsageError, nothing is sent), and hints for their
+messages: what the peer probably is when it does not speak the remoting protocol.
 
 Two mistakes look alike from the client's side and deserve a word:
 
@@ -11,6 +12,18 @@ Two mistakes look alike from the client's side and deserve a word:
 
 from __future__ import annotations
 
+import struct
+from typing import TYPE_CHECKING
+
+from nsctl.client.errors import usage_error
+from nsctl.protocol.acl import sign_command
+from nsctl.protocol.codes import code_name
+from nsctl.protocol.frame import encode
+
+if TYPE_CHECKING:
+    from nsctl.protocol.acl import Credentials
+    from nsctl.protocol.command import RemotingCommand
+
 TLS_HINT = "(is it TLS? try --tls)"
 NOT_NAMESERVER_HINT = "(not a NameServer?)"
 
@@ -19,6 +32,23 @@ HEAD_BYTES = 32
 
 # TLS record types (change_cipher_spec, alert, handshake, application_data), then major version 3.
 _TLS_RECORD_TYPES = frozenset({0x14, 0x15, 0x16, 0x17})
+
+
+def request_frame(command: RemotingCommand, credentials: Credentials | None) -> bytes:
+    """The frame to send for `command`, signed with `credentials`; NameServerUsageError when a
+    value of it cannot be sent (a header over the 24-bit length field, a lone surrogate, a
+    number that does not fit its field)."""
+    try:
+        return encode(sign_command(command, credentials))
+    except (ValueError, OverflowError, struct.error) as exc:
+        raise usage_error(exc, _name(command.code)) from exc
+
+
+def _name(code: object) -> str:
+    try:
+        return code_name(int(code), response=False)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return f"request code {code!r}"
 
 
 def closed_before_answer(address: str, *, reset: bool, tls: bool) -> str:

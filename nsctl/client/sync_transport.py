@@ -24,10 +24,10 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
-from nsctl.protocol.acl import Credentials, sign_command
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import FrameDecoder, encode
+from nsctl.protocol.frame import FrameDecoder
 
 if TYPE_CHECKING:
     import ssl
@@ -78,12 +78,12 @@ class SyncConnection:
     def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         """Send `command` and return the response carrying its opaque."""
         deadline = time.monotonic() + timeout
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)  # before anything is sent
         self._acquire(deadline)
         self._closing = False
         try:
             reused = self._sock is not None
-            sock = self._send(command, deadline)
+            sock = self._send(frame, deadline)
             try:
                 return self._receive(sock, command.opaque, deadline)
             except _ClosedBeforeAnswer as exc:
@@ -92,7 +92,7 @@ class SyncConnection:
             # The server closed a kept-alive connection just as the request went out (its idle
             # close raced our send): nothing was answered, so a fresh connection is a safe retry.
             log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
-            sock = self._send(command, deadline)
+            sock = self._send(frame, deadline)
             try:
                 return self._receive(sock, command.opaque, deadline)
             except _ClosedBeforeAnswer as exc:
@@ -103,10 +103,10 @@ class SyncConnection:
     def oneway(self, command: RemotingCommand, timeout: float) -> None:
         """Send `command` (flagged one-way by the caller); nothing comes back."""
         deadline = time.monotonic() + timeout
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)
         self._acquire(deadline)
         try:
-            self._send(command, deadline)
+            self._send(frame, deadline)
         finally:
             self._lock.release()
 
@@ -138,8 +138,7 @@ class SyncConnection:
                 address=self.address,
             )
 
-    def _send(self, command: RemotingCommand, deadline: float) -> socket.socket:
-        frame = encode(command)
+    def _send(self, frame: bytes, deadline: float) -> socket.socket:
         reused = self._sock is not None and not self._peer_closed()
         for attempt in (1, 2):
             sock = self._sock if reused else self._connect(deadline)
