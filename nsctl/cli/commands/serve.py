@@ -331,8 +331,8 @@ def _expand(path: str | Path) -> str:
 
 
 def _shown(path: str | Path) -> str:
-    text = repr(str(path))[1:-1]
-    return text if len(text) <= 80 else text[:77] + "..."
+    """The path whole, with control characters escaped so that the message stays one line."""
+    return repr(str(path))[1:-1]
 
 
 async def _serve_until_signalled(config, *, demo: bool) -> None:
