@@ -72,7 +72,7 @@ def classify(error: BaseException) -> tuple[int, str]:
     from nsctl.client import errors
 
     text = _one_line(str(error)) or type(error).__name__
-    if isinstance(error, errors.NoNameServerAddressError):
+    if isinstance(error, (errors.NoNameServerAddressError, errors.NameServerUsageError)):
         return EXIT_USAGE, text
     if isinstance(error, errors.NameServerResponseError):
         return EXIT_ERROR, text

@@ -15,6 +15,7 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
+from nsctl.client import hints
 from nsctl.client.discovery import split_host_port
 from nsctl.client.errors import (
     NameServerConnectionError,
@@ -22,10 +23,10 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
-from nsctl.protocol.acl import Credentials, sign_command
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import FrameDecoder, encode
+from nsctl.protocol.frame import FrameDecoder
 
 if TYPE_CHECKING:
     import ssl
@@ -40,8 +41,11 @@ class _PeerClosed(NameServerConnectionError):
 class _Link(asyncio.Protocol):
     """One TCP connection: decoder, pending requests and write flow control."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, tls: bool = False) -> None:
         self.address = address
+        self.tls = tls
+        #: The first bytes received, for the hints of `nsctl.client.hints`.
+        self.head = b""
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.decoder = FrameDecoder()
@@ -65,14 +69,13 @@ class _Link(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
+        if len(self.head) < hints.HEAD_BYTES:
+            self.head += data[: hints.HEAD_BYTES - len(self.head)]
         try:
             responses = self.decoder.feed(data)
         except ProtocolError as exc:
-            self.fail(
-                NameServerProtocolError(
-                    f"{self.address} sent an invalid frame: {exc}", address=self.address
-                )
-            )
+            message = hints.invalid_frame(self.address, exc, self.head, tls=self.tls)
+            self.fail(NameServerProtocolError(message, address=self.address))
             return
         for response in responses:
             future = self.pending.pop(response.opaque, None) if response.is_response else None
@@ -87,14 +90,15 @@ class _Link(asyncio.Protocol):
             future.set_result(response)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        partial = self.decoder.buffered
-        detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
-        reason = f": {exc}" if exc else ""
-        self.fail(
-            _PeerClosed(
-                f"{self.address} closed the connection{detail}{reason}", address=self.address
-            )
-        )
+        if not self.received:
+            reset = isinstance(exc, ConnectionResetError)
+            message = hints.closed_before_answer(self.address, reset=reset, tls=self.tls)
+        else:
+            partial = self.decoder.buffered
+            detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
+            reason = f": {exc}" if exc else ""
+            message = f"{self.address} closed the connection{detail}{reason}"
+        self.fail(_PeerClosed(message, address=self.address))
 
     def pause_writing(self) -> None:
         if self._writable is None:
@@ -157,12 +161,12 @@ class AsyncConnection:
     async def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)  # before anything is sent
         link = self._link
         reused = link is not None and link.is_open
         received_before = link.received if link is not None else 0
         try:
-            return await self._exchange(command, deadline)
+            return await self._exchange(command.opaque, frame, deadline)
         except _PeerClosed:
             # The server closed a kept-alive connection just as the request went out (its idle
             # close raced our send) and not a byte came back: a fresh connection is a safe retry.
@@ -170,15 +174,15 @@ class AsyncConnection:
             if not (reused and quiet) or loop.time() >= deadline:
                 raise
         log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
-        return await self._exchange(command, deadline)
+        return await self._exchange(command.opaque, frame, deadline)
 
-    async def _exchange(self, command: RemotingCommand, deadline: float) -> RemotingCommand:
+    async def _exchange(self, opaque: int, frame: bytes, deadline: float) -> RemotingCommand:
         loop = asyncio.get_running_loop()
         link = await self._open(deadline)
         future: asyncio.Future[RemotingCommand] = loop.create_future()
-        link.pending[command.opaque] = future
+        link.pending[opaque] = future
         try:
-            await link.write(encode(command))
+            await link.write(frame)
             return await asyncio.wait_for(future, max(deadline - loop.time(), 0.0))
         except asyncio.TimeoutError:
             link.fail(
@@ -191,13 +195,13 @@ class AsyncConnection:
                 f"timed out waiting for the answer from {self.address}", address=self.address
             ) from None
         finally:
-            link.pending.pop(command.opaque, None)
+            link.pending.pop(opaque, None)
 
     async def oneway(self, command: RemotingCommand, timeout: float) -> None:
         loop = asyncio.get_running_loop()
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)
         link = await self._open(loop.time() + timeout)
-        await link.write(encode(command))
+        await link.write(frame)
 
     async def wait_closed(self) -> None:
         """Return once the current connection is gone (immediately if there is none)."""
@@ -244,7 +248,7 @@ class AsyncConnection:
         try:
             _, link = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Link(self.address),
+                    lambda: _Link(self.address, tls=tls),
                     self.host,
                     self.port,
                     ssl=self.ssl_context,

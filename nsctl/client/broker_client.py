@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from nsctl.client import operations as ops
-from nsctl.client.client import AsyncRemotingClient, Call, RemotingClient
+from nsctl.client import operations
+from nsctl.client.client import AsyncRemotingClient, Call, GuardedBuilders, RemotingClient
 from nsctl.client.operations import Operation
 from nsctl.protocol.broker_admin import (
     AttributeEdits,
@@ -20,6 +20,8 @@ from nsctl.protocol.broker_models import BrokerRuntimeInfo, BrokerTopicConfig, T
 from nsctl.protocol.register import TopicConfig, TopicConfigSerializeWrapper
 
 T = TypeVar("T")
+
+ops = GuardedBuilders(operations)
 
 
 class BrokerCalls:

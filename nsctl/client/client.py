@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import struct
 from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nsctl.client import operations as ops
-from nsctl.client.errors import PermissionDeniedError
+from nsctl.client import operations
+from nsctl.client.errors import NameServerError, PermissionDeniedError, usage_error
 from nsctl.client.operations import Operation
 from nsctl.client.sync_transport import SyncConnection
 from nsctl.protocol.acl import Credentials
@@ -56,6 +57,49 @@ Call = T | Awaitable[T]
 
 #: Request ids are unique across every client of the process, as in Java.
 OPAQUES = OpaqueCounter()
+
+
+class Refused:
+    """A call that cannot be made as given: `_execute` raises `error` (so an async call raises
+    it when awaited, as every other failure)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class GuardedBuilders:
+    """The operation builders of a module (`nsctl.client.operations`) as the clients' calls use
+    them: a value that cannot be sent (ValueError, OverflowError, ...) becomes a
+    `NameServerUsageError` and an argument of the wrong type a `TypeError` (the rule in
+    `nsctl.client.errors`), handed to `_execute` as a `Refused`."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        build = getattr(self._module, name)
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return build(*args, **kwargs)
+            except NameServerError as exc:
+                return Refused(exc)
+            except TypeError as exc:
+                return Refused(exc)
+            except AttributeError as exc:  # duck typing met the wrong type
+                wrong = TypeError(f"{name}: an argument has the wrong type ({exc})")
+                wrong.__cause__ = exc
+                return Refused(wrong)
+            except (ValueError, OverflowError, RecursionError, struct.error) as exc:
+                return Refused(usage_error(exc, name))
+
+        setattr(self, name, guarded)  # built once per name
+        return guarded
+
+
+ops = GuardedBuilders(operations)
 
 
 class NameServerCalls:
@@ -305,6 +349,8 @@ class RemotingClient:
         return f"{type(self).__name__}({self.address!r})"
 
     def _execute(self, operation: Operation[T]) -> T | None:
+        if isinstance(operation, Refused):
+            raise operation.error
         command = operation.build(OPAQUES.next(), self.serialize_type)
         if operation.oneway:
             self._connection.oneway(command, self.timeout)
@@ -393,6 +439,8 @@ class AsyncRemotingClient:
         return f"{type(self).__name__}({self.address!r})"
 
     async def _execute(self, operation: Operation[T]) -> T | None:
+        if isinstance(operation, Refused):
+            raise operation.error
         command = operation.build(OPAQUES.next(), self.serialize_type)
         if operation.oneway:
             await self._connection.oneway(command, self.timeout)

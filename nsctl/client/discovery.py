@@ -18,7 +18,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nsctl.client.errors import NameServerConnectionError, NoNameServerAddressError
+from nsctl.client.errors import (
+    NameServerConnectionError,
+    NameServerUsageError,
+    NoNameServerAddressError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +50,13 @@ def split_host_port(address: str) -> tuple[str, int]:
     """`host:port` split at the last `:` (as Java does); `[v6]:port` loses its brackets."""
     host, sep, port_text = address.rpartition(":")
     if not sep or not host or not port_text.isdigit():
-        raise ValueError(f"invalid NameServer address {address!r}: expected host:port")
+        raise NameServerUsageError(f"invalid NameServer address {address!r}: expected host:port")
     if not 0 < int(port_text) < 65536:
-        raise ValueError(
+        raise NameServerUsageError(
             f"invalid NameServer address {address!r}: port {port_text} is outside 1..65535"
         )
     if not _HOST.match(host):
-        raise ValueError(f"invalid NameServer address {address!r}: bad host {host!r}")
+        raise NameServerUsageError(f"invalid NameServer address {address!r}: bad host {host!r}")
     return host.strip("[]"), int(port_text)
 
 
@@ -96,9 +100,11 @@ def check_address_server_url(url: str) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
-        raise ValueError(f"address server URL {url!r} is not a valid URL: {exc}") from None
+        raise NameServerUsageError(
+            f"address server URL {url!r} is not a valid URL: {exc}"
+        ) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(
+        raise NameServerUsageError(
             f"address server URL {url!r} is not an http:// or https:// URL with a host"
         )
     return url
@@ -159,7 +165,7 @@ def resolve_addresses(
         try:
             addresses = parse_addresses(from_env)
         except ValueError as exc:
-            raise ValueError(f"{ENV_NAMESRV_ADDR}: {exc}") from None
+            raise NameServerUsageError(f"{ENV_NAMESRV_ADDR}: {exc}") from None
         if not addresses:
             raise NoNameServerAddressError(
                 f"no NameServer address given in {ENV_NAMESRV_ADDR}={from_env!r}: expected "

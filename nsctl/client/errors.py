@@ -5,7 +5,17 @@ script) can catch one type and still tell the cases apart: the server could not 
 (`NameServerConnectionError`), did not answer in time (`NameServerTimeoutError`), spoke something
 that is not the remoting protocol (`NameServerProtocolError`), answered with an error code
 (`NameServerResponseError` and its children, such as `PermissionDeniedError`) or answered a body
-that does not parse (`NameServerDataParseError`).
+that does not parse (`NameServerDataParseError`), or the call could not be made as given
+(`NameServerUsageError`).
+
+The rule for callers: every failure of a call of the public API (the clients, the managers,
+the broker clients, their settings) is a `NameServerError`. A value of the right type that
+cannot be used -- a header over the frame's 24-bit length field, text that is not valid Unicode
+(a lone surrogate), a config entry with a line break, an address without a port, a negative
+timeout -- is a `NameServerUsageError`, raised before anything is sent; it is also a
+`ValueError`, as these were before. Only an argument of the wrong Python type (a number where
+text is expected, None for a required value) may raise a plain `TypeError`, as the standard
+library does: that is a bug in the caller, not a failure of the call.
 """
 
 from __future__ import annotations
@@ -35,6 +45,22 @@ class NameServerProtocolError(NameServerError):
 
 class NameServerDataParseError(NameServerError):
     """The NameServer answered SUCCESS but the body or header does not parse into the model."""
+
+
+class NameServerUsageError(NameServerError, ValueError):
+    """A value given to the library cannot be used as it is (see the module's docstring);
+    nothing was sent. The connection, if any, stays usable."""
+
+
+def usage_error(error: BaseException, doing: str) -> NameServerUsageError:
+    """`error` (a ValueError, OverflowError, ... raised while building or encoding a request)
+    as the NameServerUsageError of `doing`, in one line."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, UnicodeEncodeError):
+        text = f"text that is not valid Unicode ({text})"
+    usage = NameServerUsageError(f"{doing}: cannot send the request: {text}")
+    usage.__cause__ = error
+    return usage
 
 
 class NoNameServerAddressError(NameServerError):

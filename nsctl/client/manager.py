@@ -37,6 +37,7 @@ from nsctl.client.discovery import parse_addresses
 from nsctl.client.errors import (
     NameServerError,
     NameServerResponseError,
+    NameServerUsageError,
     NoNameServerAddressError,
     TopicNotFoundError,
     is_server_side_failure,
@@ -95,13 +96,15 @@ class NameServerConfig:
         if not self.addresses:
             raise NoNameServerAddressError(f"no NameServer address in {raw!r}")
         if self.max_retry_times < 1:
-            raise ValueError(f"max_retry_times must be at least 1, not {self.max_retry_times}")
+            raise NameServerUsageError(
+                f"max_retry_times must be at least 1, not {self.max_retry_times}"
+            )
         for name in ("timeout", "connect_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
+            if not getattr(self, name) > 0:  # NaN too
+                raise NameServerUsageError(f"{name} must be positive")
         for name in ("retry_interval", "broker_cache_ttl", "route_cache_ttl", "hedge_delay"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
+            if not getattr(self, name) >= 0:
+                raise NameServerUsageError(f"{name} must not be negative")
         if self.ssl_context is None and (self.tls or self.tls_ca or self.tls_insecure):
             from nsctl.client.tls import client_context
 
@@ -376,7 +379,7 @@ class NameServerManager(_ManagerBase):
         def ask(address: str) -> None:
             try:
                 answers.put((address, fn(self.client_for(address)), None))
-            except NameServerError as exc:
+            except Exception as exc:  # not only NameServerError: a TypeError must not hang us
                 answers.put((address, None, exc))
 
         #: Addresses whose turn came while their previous attempt still ran: tried again as
@@ -415,6 +418,8 @@ class NameServerManager(_ManagerBase):
                     if hedge and waited >= hedge and start_next():
                         waited = float("-inf")  # one hedge per silence; failures start more
             running.discard(address)
+            if error is not None and not isinstance(error, NameServerError):
+                raise error  # the caller's bug (a TypeError), as a direct call raises it
             if error is None:
                 attempts.succeeded(address)
                 for slow in running:  # still silent: leave them aside for the next calls
@@ -436,23 +441,29 @@ class NameServerManager(_ManagerBase):
         and the caller only waits for them, so Ctrl-C in the caller ends the wait at once.
         """
         results: dict[str, T | NameServerError] = {}
+        #: What `fn` raised that is not a NameServerError (a TypeError of the caller's): raised
+        #: here in the caller's thread, as `invoke` does.
+        unexpected: list[BaseException] = []
 
         def run(address: str) -> None:
-            for attempt in range(self.config.max_retry_times):
-                if attempt:
-                    time.sleep(self.config.retry_interval)
-                try:
-                    results[address] = fn(self.client_for(address))
-                    self._policy.recovered(address)
-                    return
-                except NameServerError as exc:
-                    results[address] = exc
-                    if not is_server_side_failure(exc):
-                        self._policy.recovered(address)  # it answered
+            try:
+                for attempt in range(self.config.max_retry_times):
+                    if attempt:
+                        time.sleep(self.config.retry_interval)
+                    try:
+                        results[address] = fn(self.client_for(address))
+                        self._policy.recovered(address)
                         return
-                    log.info("NameServer %s failed (attempt %d): %s", address, attempt + 1, exc)
-                    if not isinstance(exc, NameServerResponseError):
-                        self._policy.failed(address)  # the next calls start elsewhere
+                    except NameServerError as exc:
+                        results[address] = exc
+                        if not is_server_side_failure(exc):
+                            self._policy.recovered(address)  # it answered
+                            return
+                        log.info("NameServer %s failed (attempt %d): %s", address, attempt + 1, exc)
+                        if not isinstance(exc, NameServerResponseError):
+                            self._policy.failed(address)  # the next calls start elsewhere
+            except Exception as exc:
+                unexpected.append(exc)
 
         threads = [
             threading.Thread(target=run, args=(a,), name=f"nsctl-broadcast {a}", daemon=True)
@@ -465,6 +476,8 @@ class NameServerManager(_ManagerBase):
                 # In slices: a Ctrl-C that lands just before a long wait begins would only be
                 # handled when the wait ends.
                 thread.join(0.25)
+        if unexpected:
+            raise unexpected[0]
         return {address: results[address] for address in self.addresses}
 
     def get_topic_route(self, topic: str) -> TopicRouteData:

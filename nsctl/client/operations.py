@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from nsctl.client.errors import NameServerDataParseError, response_error
+from nsctl.client.errors import NameServerDataParseError, NameServerUsageError, response_error
 from nsctl.protocol import headers as h
 from nsctl.protocol.codes import (
     AUTO_CREATE_TOPIC,
@@ -386,7 +386,9 @@ def update_namesrv_config(properties: Mapping[str, Any]) -> Operation[None]:
     for key, value in values.items():
         # The server reads `key=value` lines unescaped; these characters would change the meaning.
         if not key or any(c in key for c in "=:\r\n \t") or any(c in value for c in "\r\n"):
-            raise ValueError(f"cannot send config entry {key!r}={value!r} as a properties line")
+            raise NameServerUsageError(
+                f"cannot send config entry {key!r}={value!r} as a properties line"
+            )
     body = format_properties(values).encode("utf-8")
     return Operation(_command(RequestCode.UPDATE_NAMESRV_CONFIG, None, body), _nothing)
 

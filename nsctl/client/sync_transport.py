@@ -16,6 +16,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from nsctl.client import hints
 from nsctl.client.discovery import split_host_port
 from nsctl.client.errors import (
     NameServerConnectionError,
@@ -23,10 +24,10 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
-from nsctl.protocol.acl import Credentials, sign_command
+from nsctl.protocol.acl import Credentials
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
-from nsctl.protocol.frame import FrameDecoder, encode
+from nsctl.protocol.frame import FrameDecoder
 
 if TYPE_CHECKING:
     import ssl
@@ -64,6 +65,8 @@ class SyncConnection:
         self.credentials = credentials
         self._sock: socket.socket | None = None
         self._decoder = FrameDecoder()
+        #: The first bytes received on the connection, for the hints of `nsctl.client.hints`.
+        self._head = b""
         self._lock = threading.Lock()
         #: Set by `close()` while a request is in flight: that request must not reconnect.
         self._closing = False
@@ -75,12 +78,12 @@ class SyncConnection:
     def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         """Send `command` and return the response carrying its opaque."""
         deadline = time.monotonic() + timeout
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)  # before anything is sent
         self._acquire(deadline)
         self._closing = False
         try:
             reused = self._sock is not None
-            sock = self._send(command, deadline)
+            sock = self._send(frame, deadline)
             try:
                 return self._receive(sock, command.opaque, deadline)
             except _ClosedBeforeAnswer as exc:
@@ -89,7 +92,7 @@ class SyncConnection:
             # The server closed a kept-alive connection just as the request went out (its idle
             # close raced our send): nothing was answered, so a fresh connection is a safe retry.
             log.debug("%s: kept-alive connection closed under the request; retrying", self.address)
-            sock = self._send(command, deadline)
+            sock = self._send(frame, deadline)
             try:
                 return self._receive(sock, command.opaque, deadline)
             except _ClosedBeforeAnswer as exc:
@@ -100,10 +103,10 @@ class SyncConnection:
     def oneway(self, command: RemotingCommand, timeout: float) -> None:
         """Send `command` (flagged one-way by the caller); nothing comes back."""
         deadline = time.monotonic() + timeout
-        command = sign_command(command, self.credentials)
+        frame = hints.request_frame(command, self.credentials)
         self._acquire(deadline)
         try:
-            self._send(command, deadline)
+            self._send(frame, deadline)
         finally:
             self._lock.release()
 
@@ -135,8 +138,7 @@ class SyncConnection:
                 address=self.address,
             )
 
-    def _send(self, command: RemotingCommand, deadline: float) -> socket.socket:
-        frame = encode(command)
+    def _send(self, frame: bytes, deadline: float) -> socket.socket:
         reused = self._sock is not None and not self._peer_closed()
         for attempt in (1, 2):
             sock = self._sock if reused else self._connect(deadline)
@@ -176,8 +178,7 @@ class SyncConnection:
                     self._drop()
                     if not received:
                         raise _ClosedBeforeAnswer(
-                            f"{self.address} closed the connection before answering",
-                            address=self.address,
+                            self._closed_message(reset=False), address=self.address
                         )
                     detail = f" in the middle of a frame ({partial} bytes)" if partial else ""
                     raise NameServerConnectionError(
@@ -185,6 +186,8 @@ class SyncConnection:
                         address=self.address,
                     )
                 received += len(data)
+                if len(self._head) < hints.HEAD_BYTES:
+                    self._head += data[: hints.HEAD_BYTES - len(self._head)]
                 for response in self._decoder.feed(data):
                     if response.is_response and response.opaque == opaque:
                         return response
@@ -198,9 +201,11 @@ class SyncConnection:
             self._drop()
             raise
         except ProtocolError as exc:
+            head = self._head
             self._drop()
+            tls = self.ssl_context is not None
             raise NameServerProtocolError(
-                f"{self.address} sent an invalid frame: {exc}", address=self.address
+                hints.invalid_frame(self.address, exc, head, tls=tls), address=self.address
             ) from exc
         except TimeoutError as exc:
             self._drop()
@@ -209,7 +214,7 @@ class SyncConnection:
             self._drop()
             if not received:
                 raise _ClosedBeforeAnswer(
-                    f"{self.address} reset the connection before answering", address=self.address
+                    self._closed_message(reset=True), address=self.address
                 ) from exc
             raise self._connection_error("receiving failed", exc) from exc
         except OSError as exc:
@@ -233,6 +238,7 @@ class SyncConnection:
             sock = self._handshake(sock, deadline)
         self._sock = sock
         self._decoder = FrameDecoder()
+        self._head = b""
         log.debug("connected to %s", self.address)
         return sock
 
@@ -304,6 +310,11 @@ class SyncConnection:
             self._drop()
             raise self._timeout(doing)
         return remaining
+
+    def _closed_message(self, *, reset: bool) -> str:
+        return hints.closed_before_answer(
+            self.address, reset=reset, tls=self.ssl_context is not None
+        )
 
     def _timeout(self, doing: str) -> NameServerTimeoutError:
         return NameServerTimeoutError(f"timed out {doing} on {self.address}", address=self.address)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from nsctl.protocol.errors import ProtocolError
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
@@ -35,20 +37,70 @@ def parse_properties(text: str) -> dict[str, str]:
     return result
 
 
+#: Java's line terminators; `str.splitlines` would also split at \f, \x1c-\x1e, \x85, ...
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _logical_lines(text: str):
-    pending = ""
-    for raw in text.splitlines():
-        line = raw.lstrip(" \t\f")
-        if not pending and (not line or line[0] in "#!"):
-            continue
-        trailing = len(line) - len(line.rstrip("\\"))
-        if trailing % 2 == 1:
-            pending += line[:-1]
-            continue
-        yield pending + line
-        pending = ""
-    if pending:
-        yield pending
+    """The logical lines of `text`, as `java.util.Properties.LineReader` reads them."""
+    if "\\" not in text:
+        # No continuations: lines, less leading blanks, blank lines and comments.
+        for raw in _LINE_BREAK.split(text):
+            line = raw.lstrip(" \t\f")
+            if line and line[0] not in "#!":
+                yield line
+        return
+    yield from _java_line_reader(text)
+
+
+def _java_line_reader(text: str):
+    """A step-by-step port of Java's LineReader.readLine (JDK 9 and later) over a string,
+    with its edge cases: a continuation that leaves the line empty makes a following `#`
+    line a comment, and a backslash-newline at the very end yields an (empty) line."""
+    index, size = 0, len(text)
+    while True:
+        line: list[str] = []
+        skip_blanks, appended_line_begin, preceding_backslash = True, False, False
+        while True:
+            if index >= size:
+                if line:
+                    yield "".join(line[:-1] if preceding_backslash else line)
+                return
+            char = text[index]
+            index += 1
+            if skip_blanks:
+                if char in " \t\f":
+                    continue
+                if not appended_line_begin and char in "\r\n":
+                    continue
+                skip_blanks = appended_line_begin = False
+            if not line and char in "#!":
+                # A comment: consume the rest of the line.
+                end = _LINE_BREAK.search(text, index)
+                if end is None:
+                    return
+                index = end.start() + 1
+                skip_blanks = True
+                continue
+            if char not in "\r\n":
+                line.append(char)
+                preceding_backslash = not preceding_backslash if char == "\\" else False
+                continue
+            if not line:
+                skip_blanks = True
+                continue
+            if index >= size:
+                yield "".join(line[:-1] if preceding_backslash else line)
+                return
+            if not preceding_backslash:
+                yield "".join(line)
+                break
+            # A backslash at the end of the line: the next line continues this one.
+            line.pop()
+            skip_blanks = appended_line_begin = True
+            preceding_backslash = False
+            if char == "\r" and text[index] == "\n":
+                index += 1
 
 
 def _unescape(text: str) -> str:

@@ -11,6 +11,16 @@ is deliberately narrower than Java's:
 * the configuration is never written back to a file. Java rewrites `configStorePath` (the `-c`
   file) with a full dump after every update; nsctl keeps runtime updates in memory only, so an
   operator's file is never touched by a remote peer.
+
+Values are read strictly (`parse_value`): a boolean is `true` or `false` (any case), a number a
+decimal integer in its key's range (Java ints; no negative counts, intervals or ports), a path
+names a file. At start-up (`-c`, `nsctl serve`'s options) a value that breaks these rules is a
+`ConfigError` naming the key, where Java would silently keep the default (a bad number) or read
+`false` (a bad boolean). At runtime the update's answer stays Java's (SUCCESS) and the key is left
+unchanged, with a log line saying why.
+
+The `-c` file is read as `java.util.Properties.load(InputStream)` reads it: ISO-8859-1 bytes,
+`\\uXXXX` escapes, `#`/`!` comments, `=`/`:`/blank separators, backslash line continuations.
 """
 
 from __future__ import annotations
@@ -18,10 +28,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH
 from nsctl.protocol.properties import format_properties, parse_properties
 from nsctl.server.changes import next_stamp
@@ -142,15 +154,91 @@ class TLSSettings:
 TLS_MODES = ("permissive", "enforcing")
 
 
+class ConfigError(ValueError):
+    """A setting cannot be used: `key` names it (None: the file as a whole), the message says
+    why in one line. `nsctl serve` reports it as a usage error."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+#: Java's int: the type of every numeric setting the NameServer reads.
+JAVA_INT_MAX = 2**31 - 1
+
+#: Inclusive ranges of the numeric settings that differ from 0..JAVA_INT_MAX.
+NUMBER_RANGES: dict[str, tuple[int, int]] = {
+    "listenPort": (0, 65535),
+    "scanNotActiveBrokerInterval": (1, JAVA_INT_MAX),
+}
+
+#: String settings nsctl opens as files.
+FILE_KEYS = frozenset({"kvConfigPath"})
+
+
+def parse_value(key: str, raw: str | bool | int) -> bool | int | str:
+    """The typed value of setting `key` (one of DEFAULTS) from text or a typed value;
+    ConfigError naming the key when it is not one."""
+    default = DEFAULTS[key]
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text not in ("true", "false"):
+            raise ConfigError(f"{key}: {_show(raw)} is not true or false", key=key)
+        return text == "true"
+    if isinstance(default, int):
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            raise ConfigError(f"{key}: {_show(raw)} is not an integer", key=key)
+        text = str(raw).strip()
+        if not _INTEGER.fullmatch(text):
+            raise ConfigError(f"{key}: {_show(raw)} is not an integer", key=key)
+        value = int(text)
+        low, high = NUMBER_RANGES.get(key, (0, JAVA_INT_MAX))
+        if not low <= value <= high:
+            raise ConfigError(f"{key}: {value} is outside {low}..{high}", key=key)
+        return value
+    text = str(raw).strip()  # Java trims string settings
+    if "\x00" in text:
+        raise ConfigError(f"{key}: {_show(raw)} contains a NUL character", key=key)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{key}: {_show(raw)} is not valid Unicode text", key=key) from None
+    if key in FILE_KEYS and (Path(text).name in ("", "..") or text.endswith(("/", os.sep))):
+        raise ConfigError(f"{key}: needs a file name, not {_show(raw)}", key=key)
+    if key == "bindAddress" and not text:
+        raise ConfigError(f"{key}: needs an address, not {_show(raw)}", key=key)
+    return text
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def _show(raw: object) -> str:
+    """A value in a one-line message: quoted, escaped, and cut if long."""
+    text = repr(raw if isinstance(raw, str) else str(raw))
+    return text if len(text) <= 60 else text[:56] + "...'"
+
+
 class TLSSetupError(Exception):
     """The certificate or key cannot be used (raised when the server starts)."""
 
 
 @dataclass(slots=True)
 class UpdateResult:
+    """What UPDATE_NAMESRV_CONFIG did. `refused`: black-listed keys (then nothing else was
+    done). `changed`: key -> (old, new) for the values it changed; `unchanged`: runtime keys set
+    to the value they had. `ignored`: key -> why it was not taken."""
+
     refused: list[str]
-    applied: list[str]
-    ignored: list[str]
+    changed: dict[str, tuple[str, str]]
+    unchanged: list[str]
+    ignored: dict[str, str]
+
+    @property
+    def applied(self) -> list[str]:
+        return [*self.changed, *self.unchanged]
 
 
 class NamesrvConfig:
@@ -197,14 +285,11 @@ class NamesrvConfig:
         return str(self._values[key])
 
     def set(self, key: str, raw: str | bool | int) -> bool:
-        """Set a known key from text (or a typed value); unparsable text is ignored, as in Java.
-        Returns whether the key is known and the value was taken."""
+        """Set a known key from text (or a typed value), read by `parse_value`: a value it
+        refuses raises ConfigError. Returns False (and does nothing) for an unknown key."""
         if key not in DEFAULTS:
             return False
-        value = _convert(DEFAULTS[key], raw)
-        if value is None:
-            log.warning("config %s: ignoring unparsable value %r", key, raw)
-            return False
+        value = parse_value(key, raw)
         self._values[key] = value
         self.generation = next_stamp()
         if key == "configBlackList":
@@ -219,13 +304,28 @@ class NamesrvConfig:
     # Files and wire text
 
     def load_properties_file(self, path: str | os.PathLike[str]) -> None:
-        """Apply a Java `namesrv.properties` file (the `-c` option); it becomes configStorePath."""
-        text = Path(path).read_text(encoding="utf-8")
-        for key, value in parse_properties(text).items():
+        """Apply a Java `namesrv.properties` file (the `-c` option); it becomes configStorePath.
+
+        Read as Java reads it (ISO-8859-1, `\\uXXXX` escapes). ConfigError when the file cannot
+        be read or parsed, or a setting's value cannot be used; nothing is applied then."""
+        try:
+            data = Path(path).read_bytes()
+            location = str(Path(path).resolve())
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(f"cannot read {_show(str(path))}: {reason}") from None
+        try:
+            properties = parse_properties(data.decode("iso-8859-1"))
+        except ProtocolError as exc:
+            raise ConfigError(str(exc)) from None
+        values = {k: parse_value(k, v) for k, v in properties.items() if k in DEFAULTS}
+        for key, value in properties.items():
             self.file_keys.add(key)
-            if not self.set(key, value.strip()) and key not in DEFAULTS:
+            if key in values:
+                self._values[key] = values[key]
+            else:
                 self._extra[key] = value
-        self._values["configStorePath"] = str(Path(path).resolve())
+        self._values["configStorePath"] = location
         self.generation = next_stamp()
         # The black list is fixed from here on, whatever a later update says.
         self._black_list = self._compute_black_list()
@@ -236,32 +336,31 @@ class NamesrvConfig:
         return format_properties(values, sort=True)
 
     def apply_update(self, properties: dict[str, str]) -> UpdateResult:
-        """UPDATE_NAMESRV_CONFIG: all or nothing on the black list, then runtime keys only."""
+        """UPDATE_NAMESRV_CONFIG: all or nothing on the black list, then runtime keys only,
+        each value read by `parse_value`. Says what happened to every key; logs nothing."""
         refused = sorted(k for k in properties if k in self._black_list)
+        result = UpdateResult(refused=refused, changed={}, unchanged=[], ignored={})
         if refused:
-            return UpdateResult(refused=refused, applied=[], ignored=[])
-        applied, ignored = [], []
-        for key, value in properties.items():
-            if key in RUNTIME_KEYS and self.set(key, value.strip()):
-                applied.append(key)
-            else:
-                ignored.append(key)
-        if ignored:
-            log.warning("UPDATE_NAMESRV_CONFIG: not changeable at runtime, ignored: %s", ignored)
-        return UpdateResult(refused=[], applied=applied, ignored=ignored)
-
-
-def _convert(default: bool | int | str, raw: str | bool | int) -> bool | int | str | None:
-    if isinstance(default, bool):
-        if isinstance(raw, bool):
-            return raw
-        return str(raw).strip().lower() == "true"
-    if isinstance(default, int):
-        try:
-            return int(str(raw).strip())
-        except ValueError:
-            return None
-    return str(raw)
+            return result
+        for key, raw in properties.items():
+            if key not in DEFAULTS:
+                result.ignored[key] = "no such setting"
+                continue
+            if key not in RUNTIME_KEYS:
+                result.ignored[key] = "only read at start-up: not changed while running"
+                continue
+            try:
+                value = parse_value(key, raw)
+            except ConfigError as exc:
+                result.ignored[key] = str(exc).removeprefix(f"{key}: ")
+                continue
+            old = self._values[key]
+            if value == old and type(value) is type(old):
+                result.unchanged.append(key)
+                continue
+            self.set(key, value)
+            result.changed[key] = (_render(old), _render(value))
+        return result
 
 
 def _render(value: bool | int | str) -> str:

@@ -301,8 +301,16 @@ class Dispatcher:
 
     def unregister_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         h = UnRegisterBrokerRequestHeader.from_request(request)
-        self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name)
-        log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
+        # Answered SUCCESS either way, as 5.3.3 does (it queues the request and answers at once).
+        if self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name):
+            log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
+        else:
+            log.info(
+                "UNREGISTER_BROKER for %s (%s/%s): no such broker registered, nothing removed",
+                h.broker_addr,
+                h.cluster_name,
+                h.broker_name,
+            )
         return _reply(request)
 
     def query_data_version(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
@@ -470,10 +478,24 @@ class Dispatcher:
             return _reply(request, SYSTEM_ERROR, "string2Properties error")
         result = self.config.apply_update(properties)
         if result.refused:
-            log.warning("UPDATE_NAMESRV_CONFIG refused, black-listed keys: %s", result.refused)
+            log.warning(
+                "UPDATE_NAMESRV_CONFIG refused (black-listed keys %s): nothing changed",
+                ", ".join(result.refused),
+            )
             return _reply(request, ResponseCode.NO_PERMISSION, BLACK_LIST_REMARK)
-        if result.applied:
-            log.info("configuration updated: %s", {k: properties[k] for k in result.applied})
+        # Java answers SUCCESS whatever it took; the log says what this server did.
+        if result.changed:
+            changes = (f"{k} {old} -> {new}" for k, (old, new) in result.changed.items())
+            log.info("configuration updated: %s", ", ".join(changes))
+        if result.unchanged:
+            log.info(
+                "UPDATE_NAMESRV_CONFIG: already set, unchanged: %s", ", ".join(result.unchanged)
+            )
+        if result.ignored:
+            reasons = (f"{k} ({why})" for k, why in result.ignored.items())
+            log.warning("UPDATE_NAMESRV_CONFIG: ignored %s", "; ".join(reasons))
+        if not properties:
+            log.info("UPDATE_NAMESRV_CONFIG without settings: nothing changed")
         return _reply(request)
 
     def get_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:

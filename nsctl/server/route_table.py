@@ -333,15 +333,16 @@ class RouteTable:
 
     def unregister_broker(
         self, cluster_name: str | None, broker_addr: str | None, broker_name: str | None
-    ) -> None:
-        """UNREGISTER_BROKER with 5.3.3 semantics: every id holding `broker_addr` goes."""
+    ) -> bool:
+        """UNREGISTER_BROKER with 5.3.3 semantics: every id holding `broker_addr` goes.
+        Returns whether there was anything to remove (a live entry or an address)."""
         key = (cluster_name or "", broker_addr or "")
-        self.broker_live_table.pop(key, None)
+        was_live = self.broker_live_table.pop(key, None) is not None
         if self.filter_server_table.pop(key, None) is not None:
             self._changed()
         broker = self.broker_addr_table.get(broker_name or "")
         if broker is None:
-            return
+            return was_live
         effect = unregister_effect(
             broker.broker_addrs,
             self.cluster_addr_table,
@@ -362,6 +363,7 @@ class RouteTable:
                 if queue is not None and queue.perm & PERM_WRITE:
                     queue.perm &= ~PERM_WRITE
                     self._changed()
+        return was_live or effect.removed
 
     def _remove_broker_group(self, cluster_name: str | None, broker_name: str) -> None:
         del self.broker_addr_table[broker_name]

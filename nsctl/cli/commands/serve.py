@@ -39,7 +39,11 @@ def serve(
     ] = None,
     kv_config_path: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--kv-config-path", help="KV store file. [default: ~/namesrv/kvConfig.json]"),
+        typer.Option(
+            "--kv-config-path",
+            help="KV store file. [default: ~/namesrv/kvConfig.json, as Java's NameServer; "
+            "with --demo a private temporary file, removed on exit]",
+        ),
     ] = None,
     scan_interval: Annotated[
         Optional[float],  # noqa: UP045
@@ -166,41 +170,44 @@ def serve(
             help="Also run a demo cluster of stand-in brokers (broker-a master and slave, "
             "broker-b; a few topics) on free loopback ports: they register with this server, "
             "answer broker queries and topic and group writes as a 5.3.3 broker does (with zero "
-            "traffic and a version saying they are stand-ins), and unregister on exit.",
+            "traffic and a version saying they are stand-ins), and unregister on exit. The demo "
+            "keeps its KV store in a private temporary directory, removed on exit, unless "
+            "--kv-config-path (or kvConfigPath in -c) names one.",
         ),
     ] = False,
 ) -> None:
     # Heavy imports stay here so that other commands start fast.
 
-    from nsctl.server.config import NamesrvConfig, TLSSetupError, parse_networks
+    from nsctl.server.config import ConfigError, TLSSetupError
     from nsctl.server.kvstore import KVStoreError
 
     _setup_logging(log_level)
-    config = NamesrvConfig()
-    if config_file is not None:
-        config.load_properties_file(config_file)
+    try:
+        config = build_config(
+            config_file=config_file,
+            listen=listen,
+            port=port,
+            kv_config_path=kv_config_path,
+            scan_interval=scan_interval,
+            broker_expire=broker_expire,
+            order_message_enable=order_message_enable,
+            idle_timeout=idle_timeout,
+            admin_allow=admin_allow,
+        )
+    except ConfigError as exc:
+        _fail(str(exc), code=2)
     config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
     config.max_connections = max_connections
     config.max_frame_length = max_frame_length
     config.answer_cache = answer_cache
-    if admin_allow:
-        try:
-            config.admin_allow = parse_networks(admin_allow)
-        except ValueError as exc:
-            _fail(f"--admin-allow: {exc}", code=2)
-    _apply_options(
-        config,
-        listen=listen,
-        port=port,
-        kv_config_path=kv_config_path,
-        scan_interval=scan_interval,
-        broker_expire=broker_expire,
-        order_message_enable=order_message_enable,
-        idle_timeout=idle_timeout,
-    )
-    if not 0 <= config.number("listenPort") <= 65535:
-        _fail(f"listenPort {config.number('listenPort')} is outside 0..65535", code=2)
     run = _event_loop_runner(event_loop)
+    # The demo's keys stay out of the store a real NameServer on this host may use.
+    demo_store = None
+    if demo and kv_config_path is None and "kvConfigPath" not in config.file_keys:
+        import tempfile
+
+        demo_store = tempfile.TemporaryDirectory(prefix="nsctl-demo-", ignore_cleanup_errors=True)
+        config.set("kvConfigPath", str(Path(demo_store.name) / "kvConfig.json"))
     try:
         run(_serve_until_signalled(config, demo=demo))
     except KeyboardInterrupt:  # before the signal handlers were in place
@@ -211,6 +218,9 @@ def serve(
         _fail(str(exc), code=2)
     except OSError as exc:
         _fail(f"cannot listen on {config.text('bindAddress')}:{config.number('listenPort')}: {exc}")
+    finally:
+        if demo_store is not None:
+            demo_store.cleanup()
 
 
 def _tls_settings(cert: Path | None, key: Path | None, mode: str | None):
@@ -243,22 +253,86 @@ def _event_loop_runner(choice: str):
     return uvloop.run
 
 
-def _apply_options(config, **options) -> None:
-    """Command-line values win; otherwise the file's; otherwise nsctl's defaults."""
-    if options["listen"] is not None or "bindAddress" not in config.file_keys:
-        config.set("bindAddress", options["listen"] or DEFAULT_LISTEN)
-    if options["port"] is not None or "listenPort" not in config.file_keys:
-        config.set("listenPort", DEFAULT_PORT if options["port"] is None else options["port"])
-    if options["kv_config_path"] is not None:
-        config.set("kvConfigPath", str(options["kv_config_path"].expanduser()))
-    if options["scan_interval"] is not None:
-        config.set("scanNotActiveBrokerInterval", max(1, round(options["scan_interval"] * 1000)))
-    if options["broker_expire"] is not None:
-        config.broker_expire_ms = max(1, round(options["broker_expire"] * 1000))
-    if options["order_message_enable"]:
-        config.set("orderMessageEnable", True)
-    if options["idle_timeout"] is not None:
-        config.set("serverChannelMaxIdleTimeSeconds", max(0, round(options["idle_timeout"])))
+def build_config(
+    *,
+    config_file: str | Path | None = None,
+    listen: str | None = None,
+    port: int | None = None,
+    kv_config_path: str | Path | None = None,
+    scan_interval: float | None = None,
+    broker_expire: float | None = None,
+    order_message_enable: bool = False,
+    idle_timeout: float | None = None,
+    admin_allow: list[str] | None = None,
+):
+    """The server's settings from the `-c` file and the options: command-line values win;
+    otherwise the file's; otherwise nsctl's defaults. A value that cannot be used raises
+    `nsctl.server.config.ConfigError`, one line naming the option or the file and key."""
+    from nsctl.server.config import JAVA_INT_MAX, ConfigError, NamesrvConfig, parse_networks
+
+    config = NamesrvConfig()
+    if config_file is not None:
+        try:
+            config.load_properties_file(config_file)
+        except ConfigError as exc:
+            raise ConfigError(f"-c {_shown(config_file)}: {exc}", key=exc.key) from None
+
+    def option(name: str, key: str, value) -> None:
+        try:
+            config.set(key, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}", key=key) from None
+
+    if listen is not None or "bindAddress" not in config.file_keys:
+        option("--listen", "bindAddress", DEFAULT_LISTEN if listen is None else listen)
+    if port is not None or "listenPort" not in config.file_keys:
+        option("--port", "listenPort", DEFAULT_PORT if port is None else port)
+    if kv_config_path is not None:
+        option("--kv-config-path", "kvConfigPath", _expand(kv_config_path))
+    if scan_interval is not None:
+        seconds = _seconds("--scan-interval", scan_interval, JAVA_INT_MAX / 1000)
+        option("--scan-interval", "scanNotActiveBrokerInterval", max(1, round(seconds * 1000)))
+    if broker_expire is not None:
+        seconds = _seconds("--broker-expire", broker_expire, JAVA_INT_MAX / 1000)
+        config.broker_expire_ms = max(1, round(seconds * 1000))
+    if order_message_enable:
+        option("--order-message-enable", "orderMessageEnable", True)
+    if idle_timeout is not None:
+        seconds = _seconds("--idle-timeout", idle_timeout, JAVA_INT_MAX, zero=True)
+        option("--idle-timeout", "serverChannelMaxIdleTimeSeconds", round(seconds))
+    if admin_allow:
+        try:
+            config.admin_allow = parse_networks(admin_allow)
+        except ValueError as exc:
+            raise ConfigError(f"--admin-allow: {exc}") from None
+    return config
+
+
+def _seconds(name: str, value: float, most: float, *, zero: bool = False) -> float:
+    """A duration option: a finite number of seconds, positive (or zero, where it means off)."""
+    import math
+
+    from nsctl.server.config import ConfigError
+
+    bounds = f"from 0 to {most:.10g}" if zero else f"above 0 and at most {most:.10g}"
+    if not (isinstance(value, (int, float)) and math.isfinite(value)) or not (
+        (value >= 0 if zero else value > 0) and value <= most
+    ):
+        raise ConfigError(f"{name}: needs a number of seconds {bounds}, not {value!r}")
+    return float(value)
+
+
+def _expand(path: str | Path) -> str:
+    text = str(path)
+    try:
+        return str(Path(text).expanduser()) if text.startswith("~") else text
+    except RuntimeError:  # no home directory to expand ~ to
+        return text
+
+
+def _shown(path: str | Path) -> str:
+    """The path whole, with control characters escaped so that the message stays one line."""
+    return repr(str(path))[1:-1]
 
 
 async def _serve_until_signalled(config, *, demo: bool) -> None:
