@@ -194,7 +194,11 @@ _nsctl() {
         help)
             case "$prev" in
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
+            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help kv man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
+        kv)
+            case "$prev" in
+            esac
+            _nsctl_offer "-h --help" ;;
         man)
             case "$prev" in
             esac
@@ -475,7 +479,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
+            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help kv man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
     esac
 }
 complete -F _nsctl nsctl

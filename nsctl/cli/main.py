@@ -41,6 +41,7 @@ COMMAND_MODULES = {
     "serve": "commands.serve",
     "demo": "commands.demo",
     "help": "commands.help",
+    "kv": "commands.kv_repair",
     "completion": "commands.docs",
     "man": "commands.docs",
 }

@@ -218,6 +218,7 @@ def nameserver_command(
     aliases: tuple[str, ...] = (),
     request_timeout_flag: str = "--timeout",
     own_o: bool = False,
+    group: typer.Typer | None = None,
     **settings: Any,
 ):
     """Register `fn(target, ...)` as command `name` (and hidden `aliases`) with the common
@@ -247,12 +248,30 @@ def nameserver_command(
         parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
         command.__signature__ = inspect.Signature(parameters + common)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in parameters + common}
-        app.command(name, **settings)(command)
+        on = group if group is not None else app  # `group`: a sub-command (`kv diff`)
+        on.command(name, **settings)(command)
         for alias in aliases:
-            app.command(alias, hidden=True, **settings)(command)
+            on.command(alias, hidden=True, **settings)(command)
         return fn
 
     return register
+
+
+def sub_group(name: str, help: str) -> typer.Typer:
+    """A group of sub-commands (`nsctl kv diff`) with the same parsing rules as the app."""
+    from nsctl.cli.app import NsctlGroup, _NsctlTyper
+
+    group = _NsctlTyper(
+        name=name,
+        cls=NsctlGroup,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.add_typer(group, name=name)
+    return group
 
 
 def plain_command(name: str, **settings: Any):

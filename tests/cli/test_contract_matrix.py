@@ -229,6 +229,18 @@ COMMANDS = [
         },
         partial={"table": "delete group", "json": OK_JSON, "plain": None},
     ),
+    # KV across NameServers (kv sync and kv import need two NameServers or a file: tested
+    # end to end in tests/cli/test_kv_repair.py).
+    Command(
+        "kv",
+        ("diff", "-s", "ns"),
+        "fanout",
+        {"table": "no difference in ORDER_TOPIC_CONFIG, ns", "json": '"differences": []',
+         "plain": "no difference in ORDER_TOPIC_CONFIG, ns"},
+        partial={"table": "that answered", "json": '"unreachable"', "plain": "that answered"},
+        label="-diff",
+    ),  # fmt: skip
+    Command("kv", ("export", "-s", "ns"), "read", '"k": "v1"', label="-export"),
     Command(
         "check",
         (),
