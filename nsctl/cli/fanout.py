@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from nsctl.cli.failures import EXIT_ERROR, EXIT_UNREACHABLE, classify
+from nsctl.cli.failures import EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE, classify
 from nsctl.cli.render import emit_json, emit_lines
 from nsctl.cli.target import Output, Target
 
@@ -62,6 +62,8 @@ def report_fanout(
             reasons = f"{len(failures)} of {len(results)} NameServers failed: {reasons}"
         print(f"nsctl: {reasons}", file=sys.stderr)
         codes = {classify(error)[0] for error in failures.values()}
+        if codes == {EXIT_USAGE}:  # refused before anything was sent: the input is wrong
+            raise typer.Exit(EXIT_USAGE)
         raise typer.Exit(EXIT_UNREACHABLE if codes == {EXIT_UNREACHABLE} else EXIT_ERROR)
     if warning:
         print(f"nsctl: warning: {warning}", file=sys.stderr)
