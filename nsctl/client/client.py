@@ -22,7 +22,6 @@ from nsctl.client import operations as ops
 from nsctl.client.errors import PermissionDeniedError
 from nsctl.client.operations import Operation
 from nsctl.client.sync_transport import SyncConnection
-from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import FLAG_ONEWAY, OpaqueCounter, RemotingCommand
 from nsctl.protocol.models import (
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     import ssl
 
     from nsctl.client.async_transport import AsyncConnection
+    from nsctl.protocol.acl import Credentials
     from nsctl.protocol.register import (
         DataVersion,
         RegisterBrokerResult,

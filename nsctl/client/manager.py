@@ -34,12 +34,13 @@ from nsctl.client.errors import (
     TopicNotFoundError,
     is_server_side_failure,
 )
-from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.models import BrokerData, ClusterInfo, TopicRouteData
 
 if TYPE_CHECKING:
     import ssl
+
+    from nsctl.protocol.acl import Credentials
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,14 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
-from nsctl.protocol.acl import Credentials, sign_command
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
 
 if TYPE_CHECKING:
     import ssl
+
+    from nsctl.protocol.acl import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,16 @@ _RECV_SIZE = 256 * 1024
 #: returns, so the wait is cut into slices to make Ctrl-C take effect at once, not at the end
 #: of the request's timeout.
 _WAKE_UP_SECONDS = 0.25
+
+
+def _signed(command: RemotingCommand, credentials: Credentials | None) -> RemotingCommand:
+    """`command` signed for ACL when there are credentials. The signing code is imported only
+    then: most command lines sign nothing and should not pay for it."""
+    if credentials is None:
+        return command
+    from nsctl.protocol.acl import sign_command
+
+    return sign_command(command, credentials)
 
 
 class _ClosedBeforeAnswer(NameServerConnectionError):
@@ -75,7 +86,7 @@ class SyncConnection:
     def request(self, command: RemotingCommand, timeout: float) -> RemotingCommand:
         """Send `command` and return the response carrying its opaque."""
         deadline = time.monotonic() + timeout
-        command = sign_command(command, self.credentials)
+        command = _signed(command, self.credentials)
         self._acquire(deadline)
         self._closing = False
         try:
@@ -100,7 +111,7 @@ class SyncConnection:
     def oneway(self, command: RemotingCommand, timeout: float) -> None:
         """Send `command` (flagged one-way by the caller); nothing comes back."""
         deadline = time.monotonic() + timeout
-        command = sign_command(command, self.credentials)
+        command = _signed(command, self.credentials)
         self._acquire(deadline)
         try:
             self._send(command, deadline)

@@ -15,9 +15,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nsctl.protocol.broker_models import utf16_order
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import RemotingCommand
+from nsctl.protocol.dialect import utf16_order
 
 ACCESS_KEY = "AccessKey"
 SECURITY_TOKEN = "SecurityToken"
