@@ -81,3 +81,19 @@ def test_a_caller_that_imported_run_keeps_its_interpreter(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run()
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "held"),
+    [
+        (["-o", "json", "topicroute", "-t", "T"], ["topicRoute"]),
+        (["deleteKvConfig", "-s", "ns", "-k", "k"], ["deleteKvConfig"]),
+    ],
+)
+def test_a_command_run_is_the_only_one_built_and_the_app_keeps_them_all(argv, held):
+    import typer.main
+
+    from nsctl.cli.main import COMMAND_MODULES, load_app
+
+    assert list(typer.main.get_command(load_app(argv)).commands) == held
+    assert set(typer.main.get_command(load_app()).commands) == set(COMMAND_MODULES)
