@@ -13,7 +13,6 @@ the request was signed with, or saying it went unsigned.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,8 +42,6 @@ if TYPE_CHECKING:
         TopicConfig,
         TopicConfigSerializeWrapper,
     )
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R", bound="RemotingClient")

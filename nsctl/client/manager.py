@@ -17,7 +17,6 @@ NameServers do not replicate each other, so writes go to every address with `bro
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -34,6 +33,7 @@ from nsctl.client.errors import (
     TopicNotFoundError,
     is_server_side_failure,
 )
+from nsctl.client.quiet_log import QuietLogger
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.models import BrokerData, ClusterInfo, TopicRouteData
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from nsctl.protocol.acl import Credentials
 
-log = logging.getLogger(__name__)
+log = QuietLogger(__name__)
 
 T = TypeVar("T")
 K = TypeVar("K")

@@ -9,7 +9,6 @@ too, as the Java client does, so a late answer can never be read as the answer t
 
 from __future__ import annotations
 
-import logging
 import select
 import socket
 import threading
@@ -23,6 +22,7 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
+from nsctl.client.quiet_log import QuietLogger
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder, encode
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from nsctl.protocol.acl import Credentials
 
-log = logging.getLogger(__name__)
+log = QuietLogger(__name__)
 
 _RECV_SIZE = 256 * 1024
 #: The longest a blocking wait lasts before Python gets control back. A signal (Ctrl-C) that
