@@ -52,6 +52,15 @@ def _signed(command: RemotingCommand, credentials: Credentials | None) -> Remoti
     return sign_command(command, credentials)
 
 
+def _ascii_host(host: str) -> str | bytes:
+    """`host` as `socket.getaddrinfo` gets it from the IDNA codec, computed here for the ASCII
+    names (and addresses) that codec passes through unchanged: the codec's module, with
+    `stringprep` and `unicodedata`, costs about 2 ms to import. Any other host is left to it."""
+    labels = host.split(".")
+    passes = all(0 < len(label) < 64 for label in labels[:-1]) and len(labels[-1]) < 64
+    return host.encode("ascii") if host.isascii() and passes else host
+
+
 class _ClosedBeforeAnswer(NameServerConnectionError):
     """The connection ended before a single byte of the answer came in."""
 
@@ -231,7 +240,7 @@ class SyncConnection:
         self._drop()
         budget = min(self.connect_timeout, self._remaining(deadline, "connecting"))
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=budget)
+            sock = socket.create_connection((_ascii_host(self.host), self.port), timeout=budget)
         except TimeoutError as exc:
             raise NameServerTimeoutError(
                 f"connecting to {self.address} timed out after {budget:.3g}s",
