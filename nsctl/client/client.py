@@ -13,7 +13,6 @@ the request was signed with, or saying it went unsigned.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import struct
 from collections.abc import Awaitable, Mapping
 from types import TracebackType
@@ -23,7 +22,6 @@ from nsctl.client import operations
 from nsctl.client.errors import NameServerError, PermissionDeniedError, usage_error
 from nsctl.client.operations import Operation
 from nsctl.client.sync_transport import SyncConnection
-from nsctl.protocol.acl import Credentials
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import FLAG_ONEWAY, OpaqueCounter, RemotingCommand
 from nsctl.protocol.models import (
@@ -38,14 +36,13 @@ if TYPE_CHECKING:
     import ssl
 
     from nsctl.client.async_transport import AsyncConnection
+    from nsctl.protocol.acl import Credentials
     from nsctl.protocol.register import (
         DataVersion,
         RegisterBrokerResult,
         TopicConfig,
         TopicConfigSerializeWrapper,
     )
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R", bound="RemotingClient")

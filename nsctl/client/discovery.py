@@ -11,7 +11,6 @@ httpx is imported only when an address server is really asked: the CLI starts fa
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
@@ -23,8 +22,9 @@ from nsctl.client.errors import (
     NameServerUsageError,
     NoNameServerAddressError,
 )
+from nsctl.client.quiet_log import QuietLogger
 
-log = logging.getLogger(__name__)
+log = QuietLogger(__name__)
 
 ENV_NAMESRV_ADDR = "NAMESRV_ADDR"
 ENV_ADDRESS_SERVER_URL = "NSCTL_ADDRESS_SERVER_URL"

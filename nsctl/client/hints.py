@@ -16,7 +16,6 @@ import struct
 from typing import TYPE_CHECKING
 
 from nsctl.client.errors import usage_error
-from nsctl.protocol.acl import sign_command
 from nsctl.protocol.codes import code_name
 from nsctl.protocol.frame import encode
 
@@ -38,8 +37,13 @@ def request_frame(command: RemotingCommand, credentials: Credentials | None) -> 
     """The frame to send for `command`, signed with `credentials`; NameServerUsageError when a
     value of it cannot be sent (a header over the 24-bit length field, a lone surrogate, a
     number that does not fit its field)."""
+    if credentials is not None:
+        # Imported only to sign: most command lines sign nothing and should not pay for it.
+        from nsctl.protocol.acl import sign_command
+
+        command = sign_command(command, credentials)
     try:
-        return encode(sign_command(command, credentials))
+        return encode(command)
     except (ValueError, OverflowError, struct.error) as exc:
         raise usage_error(exc, _name(command.code)) from exc
 

@@ -24,7 +24,6 @@ could not be reached.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -42,14 +41,16 @@ from nsctl.client.errors import (
     TopicNotFoundError,
     is_server_side_failure,
 )
-from nsctl.protocol.acl import Credentials
+from nsctl.client.quiet_log import QuietLogger
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.models import BrokerData, ClusterInfo, TopicRouteData
 
 if TYPE_CHECKING:
     import ssl
 
-log = logging.getLogger(__name__)
+    from nsctl.protocol.acl import Credentials
+
+log = QuietLogger(__name__)
 
 T = TypeVar("T")
 K = TypeVar("K")

@@ -9,7 +9,6 @@ too, as the Java client does, so a late answer can never be read as the answer t
 
 from __future__ import annotations
 
-import logging
 import select
 import socket
 import threading
@@ -24,7 +23,7 @@ from nsctl.client.errors import (
     NameServerProtocolError,
     NameServerTimeoutError,
 )
-from nsctl.protocol.acl import Credentials
+from nsctl.client.quiet_log import QuietLogger
 from nsctl.protocol.command import RemotingCommand
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.frame import FrameDecoder
@@ -32,7 +31,9 @@ from nsctl.protocol.frame import FrameDecoder
 if TYPE_CHECKING:
     import ssl
 
-log = logging.getLogger(__name__)
+    from nsctl.protocol.acl import Credentials
+
+log = QuietLogger(__name__)
 
 _RECV_SIZE = 256 * 1024
 #: The longest a blocking wait lasts before Python gets control back. A signal (Ctrl-C) that
@@ -40,6 +41,16 @@ _RECV_SIZE = 256 * 1024
 #: returns, so the wait is cut into slices to make Ctrl-C take effect at once, not at the end
 #: of the request's timeout.
 _WAKE_UP_SECONDS = 0.25
+
+
+
+def _ascii_host(host: str) -> str | bytes:
+    """`host` as `socket.getaddrinfo` gets it from the IDNA codec, computed here for the ASCII
+    names (and addresses) that codec passes through unchanged: the codec's module, with
+    `stringprep` and `unicodedata`, costs about 2 ms to import. Any other host is left to it."""
+    labels = host.split(".")
+    passes = all(0 < len(label) < 64 for label in labels[:-1]) and len(labels[-1]) < 64
+    return host.encode("ascii") if host.isascii() and passes else host
 
 
 class _ClosedBeforeAnswer(NameServerConnectionError):
@@ -225,7 +236,7 @@ class SyncConnection:
         self._drop()
         budget = min(self.connect_timeout, self._remaining(deadline, "connecting"))
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=budget)
+            sock = socket.create_connection((_ascii_host(self.host), self.port), timeout=budget)
         except TimeoutError as exc:
             raise NameServerTimeoutError(
                 f"connecting to {self.address} timed out after {budget:.3g}s",

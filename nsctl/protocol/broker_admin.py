@@ -42,7 +42,6 @@ from nsctl.protocol.register import DataVersion
 # (Defined here rather than in protocol.headers: they are only used by broker administration.)
 
 
-@dataclass(slots=True)
 class CreateTopicRequestHeader(Header):
     """UPDATE_AND_CREATE_TOPIC (17). mqadmin sends every field, `attributes` "" when none."""
 
@@ -58,14 +57,12 @@ class CreateTopicRequestHeader(Header):
     force: bool | None = None
 
 
-@dataclass(slots=True)
 class DeleteTopicRequestHeader(Header):
     """DELETE_TOPIC_IN_BROKER (215)."""
 
     topic: str | None = None
 
 
-@dataclass(slots=True)
 class DeleteSubscriptionGroupRequestHeader(Header):
     """DELETE_SUBSCRIPTIONGROUP (207)."""
 

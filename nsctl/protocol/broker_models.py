@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nsctl.protocol import dialect
+from nsctl.protocol.dialect import utf16_order
 from nsctl.protocol.errors import ProtocolError
 from nsctl.protocol.models import KVTable, WireModel, _int, _obj, _str
 from nsctl.protocol.object_keys import KeyedPairs, loads_object_keys
@@ -38,11 +39,6 @@ class BrokerRuntimeInfo:
     def active(self) -> bool:
         """As Java's Boolean.parseBoolean reads `brokerActive`: "true" in any case."""
         return (self.table.get("brokerActive") or "").lower() == "true"
-
-
-def utf16_order(text: str) -> bytes:
-    """Sort key giving Java's String.compareTo order (UTF-16 code units, not code points)."""
-    return text.encode("utf-16-be", "surrogatepass")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,11 @@ _LOWER_HEX_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u([0-9a-f]{4})")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+def utf16_order(text: str) -> bytes:
+    """Sort key giving Java's String.compareTo order (UTF-16 code units, not code points)."""
+    return text.encode("utf-16-be", "surrogatepass")
+
+
 def scrub_surrogates(value: Any) -> Any:
     """Replace lone surrogates in every string of `value` with '?', as Java's UTF-8 encoder
     does when it writes such a string out. Without this, one request carrying `"\\ud800"`

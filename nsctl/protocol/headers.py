@@ -1,33 +1,33 @@
 """Request and response headers: the ext fields of each NameServer call, with Java's names.
 
-A header is a dataclass; `to_ext()` gives the ext-field map (None values left out, booleans as
-`true`/`false`), `from_ext()` reads one the way the Java server does: booleans are "equals true,
-ignoring case", a malformed number leaves the field None, required fields are not enforced.
+A header class lists its fields as annotations, each `str`, `int` or `bool` (or None) and None by
+default; `to_ext()` gives the ext-field map (None values left out, booleans as `true`/`false`),
+`from_ext()` reads one the way the Java server does: booleans are "equals true, ignoring case", a
+malformed number leaves the field None, required fields are not enforced.
 
 An empty string is a value, never "absent": `""` goes out as `""` and comes back as `""`.
 The one place Java differs is the ROCKETMQ serialization, where its decoder reads a zero-length
 value as null; `from_request` and `java_ext` read a request as a Java peer would, for the code
 that plays Java (`nsctl serve`).
+
+Headers are not dataclasses on purpose: `@dataclass` compiles an `__init__`, `__repr__` and
+`__eq__` for every class at import, about half a millisecond each, and every CLI start imports
+all of them. `Header` reads each subclass's annotations once, into `FIELDS`, and its generic
+methods work from that table.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import typing
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from nsctl.protocol.codes import SerializeType
 from nsctl.protocol.command import RemotingCommand
 
 H = TypeVar("H", bound="Header")
 
-#: What Java's Integer.parseInt / Long.parseLong accept: an optional sign and decimal digits
-#: (any script's), nothing else -- no spaces, no underscores.
-_JAVA_INTEGER = re.compile(r"[+-]?\d+")
+#: The range of Java's Long.parseLong (headers read ints and longs alike).
 _JAVA_LONG_RANGE = range(-(2**63), 2**63)
+_KINDS = {"str": str, "int": int, "bool": bool}
 
 
 def _camel(name: str) -> str:
@@ -35,8 +35,56 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+class _Wire(str):
+    """The default of a field whose ext name is not its camelCase name (see `_wire`)."""
+
+
+def _wire(name: str) -> Any:
+    return _Wire(name)
+
+
 class Header:
-    """Base of every header dataclass."""
+    """Base of every header: keyword construction, equality and repr over `FIELDS`."""
+
+    #: (attribute, ext field name, str | int | bool) of each field, in declaration order.
+    FIELDS: ClassVar[tuple[tuple[str, str, type], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields = list(cls.FIELDS)
+        # The class's own annotations (not inherited ones); `inspect` would cost an import.
+        own = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+        for name, annotation in own.items():
+            if name == "FIELDS" or "ClassVar" in str(annotation):
+                continue
+            default = cls.__dict__.get(name)
+            if default is not None and not isinstance(default, _Wire):
+                raise TypeError(f"{cls.__name__}.{name}: a header field defaults to None")
+            wire = str(default) if isinstance(default, _Wire) else _camel(name)
+            setattr(cls, name, None)
+            fields.append((name, wire, _kind(cls, name, annotation)))
+        cls.FIELDS = tuple(fields)
+
+    def __init__(self, **values: Any) -> None:
+        for name, _, _ in self.FIELDS:
+            setattr(self, name, values.pop(name, None))
+        if values:
+            unknown = ", ".join(sorted(values))
+            raise TypeError(f"{type(self).__name__} has no field(s) {unknown}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name, _, _ in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name, _, _ in self.FIELDS)
+        return f"{type(self).__qualname__}({fields})"
 
     @classmethod
     def from_ext(cls: type[H], ext: dict[str, str] | None) -> H:
@@ -45,7 +93,7 @@ class Header:
         Boolean.parseBoolean; for a number it is malformed, hence None)."""
         ext = ext or {}
         values: dict[str, Any] = {}
-        for name, wire, kind in _layout(cls):
+        for name, wire, kind in cls.FIELDS:
             raw = ext.get(wire)
             if raw is None:
                 values[name] = None
@@ -64,7 +112,7 @@ class Header:
 
     def to_ext(self) -> dict[str, str]:
         ext: dict[str, str] = {}
-        for name, wire, kind in _layout(type(self)):
+        for name, wire, kind in self.FIELDS:
             value = getattr(self, name)
             if value is None:
                 continue
@@ -73,6 +121,19 @@ class Header:
             else:
                 ext[wire] = str(value)
         return ext
+
+
+def _kind(cls: type, name: str, annotation: Any) -> type:
+    """str, int or bool: what a field's annotation (`int | None`; a string under
+    `from __future__ import annotations`) allows besides None."""
+    if isinstance(annotation, str):
+        names = [part.strip() for part in annotation.split("|")]
+    else:
+        names = [getattr(t, "__name__", "") for t in getattr(annotation, "__args__", (annotation,))]
+    others = [n for n in names if n not in ("None", "NoneType")]
+    if len(others) != 1 or others[0] not in _KINDS:
+        raise TypeError(f"{cls.__name__}.{name}: a header field is str, int or bool (or None)")
+    return _KINDS[others[0]]
 
 
 def java_ext(command: RemotingCommand) -> dict[str, str]:
@@ -86,57 +147,38 @@ def java_ext(command: RemotingCommand) -> dict[str, str]:
 
 
 def _java_integer(raw: str) -> int | None:
-    """Java's parse of a numeric ext field; None where it would throw (and only log)."""
-    if not _JAVA_INTEGER.fullmatch(raw):
+    """Java's parse of a numeric ext field: an optional sign and decimal digits (any script's),
+    nothing else -- no spaces, no underscores; None where Java would throw (and only log)."""
+    digits = raw[1:] if raw[:1] in ("+", "-") else raw
+    if not digits.isdecimal():
         return None
     value = int(raw)
     return value if value in _JAVA_LONG_RANGE else None
 
 
-@cache
-def _layout(cls: type) -> tuple[tuple[str, str, type], ...]:
-    hints = typing.get_type_hints(cls)
-    layout = []
-    for f in dataclasses.fields(cls):
-        kinds = [t for t in typing.get_args(hints[f.name]) if t is not type(None)] or [
-            hints[f.name]
-        ]
-        layout.append((f.name, f.metadata.get("wire", _camel(f.name)), kinds[0]))
-    return tuple(layout)
-
-
-def _wire(name: str) -> Any:
-    return field(default=None, metadata={"wire": name})
-
-
 # --- KV config ------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class PutKVConfigRequestHeader(Header):
     namespace: str | None = None
     key: str | None = None
     value: str | None = None
 
 
-@dataclass(slots=True)
 class GetKVConfigRequestHeader(Header):
     namespace: str | None = None
     key: str | None = None
 
 
-@dataclass(slots=True)
 class GetKVConfigResponseHeader(Header):
     value: str | None = None
 
 
-@dataclass(slots=True)
 class DeleteKVConfigRequestHeader(Header):
     namespace: str | None = None
     key: str | None = None
 
 
-@dataclass(slots=True)
 class GetKVListByNamespaceRequestHeader(Header):
     namespace: str | None = None
 
@@ -144,7 +186,6 @@ class GetKVListByNamespaceRequestHeader(Header):
 # --- Brokers -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class RegisterBrokerRequestHeader(Header):
     broker_name: str | None = None
     broker_addr: str | None = None
@@ -158,13 +199,11 @@ class RegisterBrokerRequestHeader(Header):
     zone_name: str | None = _wire("__ZONE_NAME")
 
 
-@dataclass(slots=True)
 class RegisterBrokerResponseHeader(Header):
     ha_server_addr: str | None = None
     master_addr: str | None = None
 
 
-@dataclass(slots=True)
 class UnRegisterBrokerRequestHeader(Header):
     broker_name: str | None = None
     broker_addr: str | None = None
@@ -172,7 +211,6 @@ class UnRegisterBrokerRequestHeader(Header):
     broker_id: int | None = None
 
 
-@dataclass(slots=True)
 class QueryDataVersionRequestHeader(Header):
     broker_name: str | None = None
     broker_addr: str | None = None
@@ -180,12 +218,10 @@ class QueryDataVersionRequestHeader(Header):
     broker_id: int | None = None
 
 
-@dataclass(slots=True)
 class QueryDataVersionResponseHeader(Header):
     changed: bool | None = None
 
 
-@dataclass(slots=True)
 class BrokerHeartbeatRequestHeader(Header):
     cluster_name: str | None = None
     broker_addr: str | None = None
@@ -198,28 +234,23 @@ class BrokerHeartbeatRequestHeader(Header):
     election_priority: int | None = None
 
 
-@dataclass(slots=True)
 class GetBrokerMemberGroupRequestHeader(Header):
     cluster_name: str | None = None
     broker_name: str | None = None
 
 
-@dataclass(slots=True)
 class WipeWritePermOfBrokerRequestHeader(Header):
     broker_name: str | None = None
 
 
-@dataclass(slots=True)
 class WipeWritePermOfBrokerResponseHeader(Header):
     wipe_topic_count: int | None = None
 
 
-@dataclass(slots=True)
 class AddWritePermOfBrokerRequestHeader(Header):
     broker_name: str | None = None
 
 
-@dataclass(slots=True)
 class AddWritePermOfBrokerResponseHeader(Header):
     add_topic_count: int | None = None
 
@@ -227,24 +258,20 @@ class AddWritePermOfBrokerResponseHeader(Header):
 # --- Topics --------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class GetRouteInfoRequestHeader(Header):
     topic: str | None = None
     accept_standard_json_only: bool | None = None
 
 
-@dataclass(slots=True)
 class DeleteTopicFromNamesrvRequestHeader(Header):
     topic: str | None = None
     cluster_name: str | None = None
 
 
-@dataclass(slots=True)
 class RegisterTopicRequestHeader(Header):
     topic: str | None = None
 
 
-@dataclass(slots=True)
 class GetTopicsByClusterRequestHeader(Header):
     cluster: str | None = None  # sic: not clusterName
 
@@ -252,13 +279,11 @@ class GetTopicsByClusterRequestHeader(Header):
 # --- broker queries (answered by a broker, not a NameServer) --------------------------------
 
 
-@dataclass(slots=True)
 class GetTopicStatsInfoRequestHeader(Header):
     topic: str | None = None
     lo: bool | None = None  # "logical": static-topic aware; mqadmin leaves it out here
 
 
-@dataclass(slots=True)
 class GetTopicConfigRequestHeader(Header):
     topic: str | None = None
     lo: bool | None = None

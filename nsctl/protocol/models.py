@@ -7,7 +7,9 @@ Fields a newer server adds are ignored when reading, never an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar
 
 from nsctl.protocol import dialect
@@ -15,13 +17,17 @@ from nsctl.protocol.codes import MASTER_ID, PERM_READ, PERM_WRITE
 from nsctl.protocol.errors import ProtocolError
 
 M = TypeVar("M", bound="WireModel")
+W = TypeVar("W")
 
 
 class WireModel:
-    """Shared `decode`/`encode` for the models below."""
+    """Shared `decode`/`encode` for the models below, and their `__eq__` and `__repr__` (see
+    `wire_model`)."""
 
     #: fastjson writes the integer keys of this model's maps unquoted.
     BARE_INT_KEYS: ClassVar[bool] = False
+    #: The values `__eq__` compares, in field order (set by `wire_model`).
+    _compared: ClassVar[Callable[[Any], Any]]
 
     @classmethod
     def from_wire(cls: type[M], data: Any) -> M:  # pragma: no cover - every model overrides
@@ -39,6 +45,27 @@ class WireModel:
     def encode(self, *, bare_int_keys: bool | None = None) -> bytes:
         bare = self.BARE_INT_KEYS if bare_int_keys is None else bare_int_keys
         return dialect.dumps(self.to_wire(), bare_int_keys=bare).encode("utf-8")
+
+    # What @dataclass generates, written once: same class and equal fields, in field order.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared(self) == self._compared(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__qualname__}({shown})"
+
+
+def wire_model(cls: type[W]) -> type[W]:
+    """`@dataclass(slots=True)` whose `__eq__` and `__repr__` are WireModel's instead of
+    generated ones: generating them costs about 0.12 ms a class, and every CLI start imports
+    every model. Still a dataclass (`fields`, `replace`, `asdict` work as before)."""
+    model = dataclass(slots=True, eq=False, repr=False)(cls)
+    model._compared = attrgetter(*(f.name for f in fields(model) if f.compare))
+    return model
 
 
 # ------------------------------------------------------------------------------------------
@@ -124,7 +151,7 @@ def _drop_none(items: dict[str, Any]) -> dict[str, Any]:
 # Routes and cluster membership
 
 
-@dataclass(slots=True)
+@wire_model
 class QueueData(WireModel):
     broker_name: str
     read_queue_nums: int = 0
@@ -161,7 +188,7 @@ class QueueData(WireModel):
         }
 
 
-@dataclass(slots=True)
+@wire_model
 class BrokerData(WireModel):
     """One broker group: its name, cluster and addresses by broker id (0 = master).
 
@@ -209,7 +236,7 @@ class BrokerData(WireModel):
         )
 
 
-@dataclass(slots=True)
+@wire_model
 class TopicQueueMappingInfo(WireModel):
     """Static-topic mapping of one broker (5.x)."""
 
@@ -253,7 +280,7 @@ class TopicQueueMappingInfo(WireModel):
         }
 
 
-@dataclass(slots=True)
+@wire_model
 class TopicRouteData(WireModel):
     """The answer to GET_ROUTEINFO_BY_TOPIC."""
 
@@ -321,7 +348,7 @@ class TopicRouteData(WireModel):
         )
 
 
-@dataclass(slots=True)
+@wire_model
 class ClusterInfo(WireModel):
     """The answer to GET_BROKER_CLUSTER_INFO."""
 
@@ -356,7 +383,7 @@ class ClusterInfo(WireModel):
         }
 
 
-@dataclass(slots=True)
+@wire_model
 class TopicList(WireModel):
     topic_list: list[str] = field(default_factory=list)
     broker_addr: str | None = None
@@ -376,7 +403,7 @@ class TopicList(WireModel):
         return _drop_none({"brokerAddr": self.broker_addr, "topicList": list(self.topic_list)})
 
 
-@dataclass(slots=True)
+@wire_model
 class KVTable(WireModel):
     table: dict[str, str] = field(default_factory=dict)
 
@@ -391,7 +418,7 @@ class KVTable(WireModel):
         return {"table": dict(self.table)}
 
 
-@dataclass(slots=True)
+@wire_model
 class BrokerMemberGroup(WireModel):
     """The answer to GET_BROKER_MEMBER_GROUP (5.x), unwrapped from `brokerMemberGroup`."""
 
@@ -427,7 +454,7 @@ class BrokerMemberGroup(WireModel):
         }
 
 
-@dataclass(slots=True)
+@wire_model
 class KVConfigFile(WireModel):
     """The kvConfig.json file: `{"configTable": {namespace: {key: value}}}`."""
 

@@ -239,7 +239,7 @@ COMMANDS = [
          "plain": "no difference in ORDER_TOPIC_CONFIG, ns"},
         partial={"table": "that answered", "json": '"unreachable"', "plain": "that answered"},
         label="-diff",
-    ),  # fmt: skip
+    ),
     Command("kv", ("export", "-s", "ns"), "read", '"k": "v1"', label="-export"),
     Command(
         "check",

@@ -228,7 +228,7 @@ RAW_KINDS = (
 
 #: Every ext field name a NameServer header reads, plus the few read directly.
 EXT_NAMES = sorted(
-    {wire for cls in headers.Header.__subclasses__() for _, wire, _ in headers._layout(cls)}
+    {wire for cls in headers.Header.__subclasses__() for _, wire, _ in cls.FIELDS}
     | {"acceptStandardJsonOnly", "cluster", "topic", headers.ZONE_MODE_EXT, headers.ZONE_NAME_EXT}
 )
 
