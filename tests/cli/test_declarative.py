@@ -490,3 +490,62 @@ def test_apply_reaches_the_file_whatever_the_brokers_held(
             if prune:
                 user = {t for t in held if t in TOPIC_NAMES}
                 assert user == set(wanted)
+
+
+def run_on_a_terminal(namesrv: str, *args: str, answer: str) -> tuple[int, str]:
+    """nsctl with stdin a terminal (a pty) that types `answer`; its exit code and stderr."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [*NSCTL, *args, "-n", namesrv],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(controller, answer.encode() + b"\n")
+        _, err = process.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    return process.returncode, err
+
+
+def test_prune_asks_on_a_terminal(site, tmp_path):
+    site.run("updateTopic", "-c", CLUSTER, "-t", "Legacy")
+    desired = write(tmp_path, f"[clusters.{CLUSTER}.topics.Kept]\n")
+    code, err = run_on_a_terminal(site.n, "apply", "-f", desired, "--prune", answer="n")
+    assert code == 1 and "Delete topic Legacy on broker-a" in err and "not confirmed" in err
+    assert (
+        "Legacy" in site.tables("broker-a").topics and "Kept" not in site.tables("broker-a").topics
+    )
+    code, err = run_on_a_terminal(site.n, "apply", "-f", desired, "--prune", answer="y")
+    assert code == 0, err
+    assert (
+        "Legacy" not in site.tables("broker-a").topics and "Kept" in site.tables("broker-b").topics
+    )
+
+
+def test_a_broker_section_alone_plans_only_that_broker(site, tmp_path):
+    site.run("updateTopic", "-c", CLUSTER, "-t", "Elsewhere")
+    a = site.brokers["broker-a"]
+    desired = write(tmp_path, f'[brokers."{a}".topics.Mine]\n')
+    document = json.loads(site.run("plan", "-f", desired, "--prune", "-o", "json", code=6).stdout)
+    assert [b["brokerName"] for b in document["brokers"]] == ["broker-a"]
+    assert {(c["action"], c["name"]) for c in document["changes"]} == {
+        ("create", "Mine"),
+        ("delete", "Elsewhere"),
+    }
+
+
+def test_a_system_topic_of_a_broker_is_refused_before_anything_is_sent(site, tmp_path):
+    desired = write(
+        tmp_path, f"[clusters.{CLUSTER}.topics.T]\n[clusters.{CLUSTER}.topics.broker-b]\n"
+    )
+    before = len(site.stand_ins.broker(site.brokers["broker-b"]).requests)
+    done = site.run("apply", "-f", desired, code=2)
+    assert done.stderr.count("\n") == 1 and f"desired.toml:2: clusters.{CLUSTER}" in done.stderr
+    assert "system topic of broker broker-b" in done.stderr
+    assert len(site.stand_ins.broker(site.brokers["broker-b"]).requests) == before

@@ -98,9 +98,32 @@ def _scope(
     found = []
     for cluster in names:
         masters = w.masters(info, cluster)
+        if desired is not None and cluster not in desired.clusters:
+            # Only brokers of it are named: the others are not the file's business (--prune
+            # would otherwise empty them).
+            masters = {a: n for a, n in masters.items() if a in desired.brokers}
         for address, name in sorted(masters.items(), key=lambda item: utf16_key(item[1])):
             found.append(Broker(cluster, name, address))
+    if desired is not None:
+        _no_system_topics(desired, found)
     return found
+
+
+def _no_system_topics(desired: DesiredState, brokers: list[Broker]) -> None:
+    """A topic the file names that is a system topic of a broker it goes to (its cluster's or
+    its own name, ...) would be refused by that broker: a usage error, nothing sent."""
+    from nsctl.declarative.diff import managed_topic
+
+    for broker in brokers:
+        for scope, key in (("clusters", broker.cluster), ("brokers", broker.address)):
+            section = (desired.clusters if scope == "clusters" else desired.brokers).get(key)
+            for name in section.topics if section is not None else ():
+                if not managed_topic(name, broker):
+                    fail(
+                        f"{desired.where(scope, key, 'topic', name)}: {scope}.{key}.topics."
+                        f"{name}: a system topic of broker {broker.name} {broker.address}",
+                        EXIT_USAGE,
+                    )
 
 
 def _read(target: Target, brokers: list[Broker]) -> dict[str, Holding]:
@@ -226,22 +249,17 @@ def apply_command(
 
             emit_lines(["no change"])
         return
-    deletes = result.count("delete")
+    deletes = [c for c in result.changes if c.action == "delete"]
     if deletes and not yes:
-        _show_plan(target if target.output != Output.json else _as_table(target), result,
-                   desired.source)  # fmt: skip
-        if not typer.confirm(f"Delete {deletes} topic(s)/group(s) not in the file?", err=True):
+        if target.output != Output.json:
+            _show_plan(target, result, desired.source)
+        doomed = ", ".join(f"{c.kind} {c.name} on {c.broker.name}" for c in deletes)
+        if not typer.confirm(f"Delete {doomed}?", err=True):
             fail("nothing applied (not confirmed)", EXIT_ERROR)
     _apply(target, report, result)
     if wait is not None and report.ok:
         report.waits.append(("namesrv", _wait(target, wait, report, result)))
     w.finish(target, report)
-
-
-def _as_table(target: Target) -> Target:
-    from dataclasses import replace
-
-    return replace(target, output=Output.table)
 
 
 def _step(change: Change) -> w.Step:
