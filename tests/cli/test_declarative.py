@@ -549,3 +549,21 @@ def test_a_system_topic_of_a_broker_is_refused_before_anything_is_sent(site, tmp
     assert done.stderr.count("\n") == 1 and f"desired.toml:2: clusters.{CLUSTER}" in done.stderr
     assert "system topic of broker broker-b" in done.stderr
     assert len(site.stand_ins.broker(site.brokers["broker-b"]).requests) == before
+
+
+def test_pruning_on_one_master_keeps_the_route_of_the_other(site, tmp_path):
+    site.run("updateTopic", "-c", CLUSTER, "-t", "Split", "-r", "2", "-w", "2", "--wait", "10")
+    a = site.brokers["broker-a"]
+    desired = write(tmp_path, f"""[clusters.{CLUSTER}]
+[brokers."{a}".topics.Split]
+readQueueNums = 2
+writeQueueNums = 2
+""")  # fmt: skip
+    done = json.loads(site.run("apply", "-f", desired, "--prune", "--yes", "-o", "json").stdout)
+    assert [(c["action"], c["brokerName"]) for c in done["changes"]] == [("delete", "broker-b")]
+    assert done["results"] == []  # broker-a keeps it: the cluster's route stays
+    assert (
+        "Split" not in site.tables("broker-b").topics and "Split" in site.tables("broker-a").topics
+    )
+    for route in site.routes("Split"):
+        assert "broker-a" in {q["brokerName"] for q in route["queueDatas"]}

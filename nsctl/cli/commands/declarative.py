@@ -256,7 +256,7 @@ def apply_command(
         doomed = ", ".join(f"{c.kind} {c.name} on {c.broker.name}" for c in deletes)
         if not typer.confirm(f"Delete {doomed}?", err=True):
             fail("nothing applied (not confirmed)", EXIT_ERROR)
-    _apply(target, report, result)
+    _apply(target, report, result, desired)
     if wait is not None and report.ok:
         report.waits.append(("namesrv", _wait(target, wait, report, result)))
     w.finish(target, report)
@@ -290,7 +290,7 @@ def _step(change: Change) -> w.Step:
     return w.Step(action, run, extra, [line])
 
 
-def _apply(target: Target, report: w.WriteReport, result: Plan) -> None:
+def _apply(target: Target, report: w.WriteReport, result: Plan, desired: DesiredState) -> None:
     """Every change on its broker (topics, then groups, then deletes), then, for what --prune
     deleted on every master of a cluster, the routes on the NameServers (and a group's
     %RETRY%/%DLQ% topics, as deleteSubGroup -c)."""
@@ -302,10 +302,12 @@ def _apply(target: Target, report: w.WriteReport, result: Plan) -> None:
         mine.sort(key=lambda c: order[(c.kind, c.action)])
         steps[broker.address] = (broker.name, [_step(c) for c in mine])
     report.outcomes += w.in_turn(target, steps)
-    _prune_everywhere(target, report, result)
+    _prune_everywhere(target, report, result, desired)
 
 
-def _prune_everywhere(target: Target, report: w.WriteReport, result: Plan) -> None:
+def _prune_everywhere(
+    target: Target, report: w.WriteReport, result: Plan, desired: DesiredState
+) -> None:
     from nsctl.cli.commands.topic_admin import delete_everywhere
     from nsctl.protocol.broker_admin import dlq_topic, retry_topic
 
@@ -315,8 +317,12 @@ def _prune_everywhere(target: Target, report: w.WriteReport, result: Plan) -> No
         if extra.get("action") == "delete":
             key = (extra["cluster"], extra["kind"], extra["name"])
             deleted.setdefault(key, []).append(outcome.ok)
+    # Only where the file manages the whole cluster, and no master of it keeps the name: the
+    # route and the retry topics are the cluster's, not one broker's.
+    kept = {(i.broker.cluster, i.kind, i.name) for i in result.unchanged}
+    kept |= {(c.broker.cluster, c.kind, c.name) for c in result.changes if c.action != "delete"}
     for (cluster, kind, name), oks in deleted.items():
-        if not all(oks):
+        if not all(oks) or cluster not in desired.clusters or (cluster, kind, name) in kept:
             continue  # a broker still holds it: it would register the topic again
         if kind == "topic":
 
@@ -324,7 +330,10 @@ def _prune_everywhere(target: Target, report: w.WriteReport, result: Plan) -> No
                 client.delete_topic_in_namesrv(topic, cluster)
                 return True
 
-            report.outcomes += w.on_namesrvs(target, f"delete route of {name}", delete_route, [])
+            outcomes = w.on_namesrvs(target, f"delete route of {name}", delete_route, [])
+            for outcome in outcomes:
+                outcome.extra = {"topic": name, "cluster": cluster}
+            report.outcomes += outcomes
         else:
             for topic in (retry_topic(name), dlq_topic(name)):
                 before = len(report.outcomes)
@@ -356,10 +365,10 @@ def _wait(target: Target, seconds: float, report: w.WriteReport, result: Plan):
             )
     gone: dict[str, set[str]] = {}
     for outcome in report.outcomes:
-        if outcome.kind == "namesrv" and outcome.action.startswith("delete route of "):
-            topic = outcome.action[len("delete route of ") :]
-            names = {b.name for b in result.brokers}
-            gone.setdefault(topic, set()).update(names)
+        if outcome.kind == "namesrv" and "cluster" in outcome.extra:
+            cluster = outcome.extra["cluster"]
+            names = {b.name for b in result.brokers if b.cluster == cluster}
+            gone.setdefault(outcome.extra["topic"], set()).update(names)
     conditions = [route_shows_queues(t, e) for t, e in shown.items()]
     conditions += [route_gone(t, n) for t, n in gone.items()]
     labels = list(shown) + list(gone)
