@@ -224,7 +224,7 @@ complete -c nsctl -n '__nsctl_command_is deletetopic' -s h -l help -d 'Show this
 complete -c nsctl -n '__nsctl_command_is demo' -s o -l output -x -a 'table json plain' -d 'table, json or plain.'
 complete -c nsctl -n '__nsctl_command_is demo' -l debug -d 'Show tracebacks of failures.'
 complete -c nsctl -n '__nsctl_command_is demo' -s h -l help -d 'Show this message and exit.'
-complete -c nsctl -n '__nsctl_command_is export' -s c -l clusterName -x -d 'Only this cluster (repeatable). Default: every cluster...'
+complete -c nsctl -n '__nsctl_command_is export' -s c -l clusterName -x -d 'Only this cluster (repeatable). Default: every cluster.'
 complete -c nsctl -n '__nsctl_command_is export' -s n -l namesrv -l namesrvAddr -x -d 'NameServer addresses, \'host:port;host:port\' (\',\' works...'
 complete -c nsctl -n '__nsctl_command_is export' -s o -l output -x -a 'table json plain' -d 'table, json (for scripts) or plain.'
 complete -c nsctl -n '__nsctl_command_is export' -l timeout -x -d 'Seconds to wait for each request.'

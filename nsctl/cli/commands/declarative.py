@@ -27,6 +27,7 @@ FileOption = Annotated[
         "-f",
         "--file",
         help="The desired state: TOML or JSON (by the extension, else the content); - for stdin.",
+        metavar="FILE",
         show_default=False,
     ),
 ]
@@ -36,6 +37,17 @@ ClustersOption = Annotated[
         "-c",
         "--clusterName",
         help="Only this cluster (repeatable). Default: every cluster the file names.",
+        metavar="CLUSTER",
+        show_default=False,
+    ),
+]
+ExportClustersOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-c",
+        "--clusterName",
+        help="Only this cluster (repeatable). Default: every cluster.",
+        metavar="CLUSTER",
         show_default=False,
     ),
 ]
@@ -400,7 +412,7 @@ def _topic_outcomes(report: w.WriteReport, result: Plan):
     "out; a topic or group the masters of a cluster do not hold alike goes under each broker "
     "address, so that plan on the export shows nothing to change.",
 )
-def export_command(target: Target, clusters: ClustersOption = None) -> None:
+def export_command(target: Target, clusters: ExportClustersOption = None) -> None:
     from nsctl.cli.render import emit_json, write
     from nsctl.declarative.diff import export
 
