@@ -242,9 +242,12 @@ def in_turn(target: Target, steps: dict[str, tuple[str | None, list[Step]]]) -> 
                 except NameServerResponseError as error:
                     outcome.error = error
                 except (NameServerError, asyncio.TimeoutError) as error:
-                    if isinstance(error, asyncio.TimeoutError):
+                    if isinstance(error, asyncio.TimeoutError | NameServerTimeoutError):
+                        # Sent but not answered: whether the broker took it is unknown.
                         error = NameServerTimeoutError(
-                            f"no answer from {address} within {seconds:.3g}s", address=address
+                            f"no answer from {address} within {seconds:.3g}s (sent: it may "
+                            "have taken the change)",
+                            address=address,
                         )
                     outcome.error = error
                     stopped = f"{address} stopped answering before it"
