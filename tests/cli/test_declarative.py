@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from nsctl.client import NameServerClient, TopicNotFoundError
 from nsctl.protocol.broker_admin import SubscriptionGroupConfig
-from nsctl.protocol.codes import RequestCode
+from nsctl.protocol.codes import ORDER_TOPIC_CONFIG_NAMESPACE, RequestCode
 from nsctl.protocol.register import TopicConfig
 from nsctl.server import EmbeddedNameServer
 from nsctl.standin import StandInBrokers
@@ -121,6 +121,7 @@ def test_apply_then_plan_is_clean_and_a_second_apply_changes_nothing(site, tmp_p
 [clusters.{CLUSTER}.topics.Orders]
 readQueueNums = 4
 writeQueueNums = 4
+order = true
 attributes = {{ "message.type" = "FIFO" }}
 
 [clusters.{CLUSTER}.groups.OrdersGroup]
@@ -156,6 +157,12 @@ perm = 4
     assert "Audit" not in site.tables("broker-b").topics
     for route in site.routes("Orders"):  # --wait returned: both NameServers show it
         assert {q["brokerName"] for q in route["queueDatas"]} == {"broker-a", "broker-b"}
+    # an order topic: its order config on every NameServer, as updateTopic -o true writes it
+    assert {n["namesrv"] for n in applied["results"]} == set(site.namesrvs)
+    for address in site.namesrvs:
+        with NameServerClient(address) as client:
+            value = client.get_kv_config(ORDER_TOPIC_CONFIG_NAMESPACE, "Orders")
+        assert sorted(value.split(";")) == ["broker-a:4", "broker-b:4"]
 
     clean = site.run("plan", "-f", desired)
     assert "no change" in clean.stdout

@@ -314,7 +314,36 @@ def _apply(target: Target, report: w.WriteReport, result: Plan, desired: Desired
         mine.sort(key=lambda c: order[(c.kind, c.action)])
         steps[broker.address] = (broker.name, [_step(c) for c in mine])
     report.outcomes += w.in_turn(target, steps)
+    _order_confs(target, report, result, desired)
     _prune_everywhere(target, report, result, desired)
+
+
+def _order_confs(
+    target: Target, report: w.WriteReport, result: Plan, desired: DesiredState
+) -> None:
+    """An order topic of a cluster's section that every master took: its order config on
+    every NameServer (`broker:writeQueues` per broker), as updateTopic -c -o true writes it."""
+    from nsctl.cli.commands.topic_admin import _order_conf
+
+    taken: dict[tuple[str, str], list[bool]] = {}
+    for change, outcome in _topic_outcomes(report, result):
+        if change.action != "delete" and change.config.order:
+            taken.setdefault((change.broker.cluster, change.name), []).append(outcome.ok)
+    for (cluster, name), oks in taken.items():
+        section = desired.clusters.get(cluster)
+        members = [b for b in result.brokers if b.cluster == cluster]
+        own = any(
+            name in desired.brokers[b.address].topics
+            for b in members
+            if b.address in desired.brokers
+        )
+        if not all(oks) or section is None or name not in section.topics or own:
+            continue
+        brokers: dict[str, str | None] = {b.address: b.name for b in members}
+        outcomes = _order_conf(target, section.topics[name], brokers, cluster)
+        for outcome in outcomes:
+            outcome.extra = {"orderConf": name}
+        report.outcomes += outcomes
 
 
 def _prune_everywhere(
