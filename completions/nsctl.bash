@@ -40,6 +40,21 @@ _nsctl() {
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
             _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+        apply)
+            case "$prev" in
+                -f|--file) COMPREPLY=(); return 0 ;;
+                -c|--clusterName) COMPREPLY=(); return 0 ;;
+                --wait) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-f --file -c --clusterName --prune --yes -y --wait --dry-run -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         brokerstatus)
             case "$prev" in
                 -b|--brokerAddr) COMPREPLY=(); return 0 ;;
@@ -152,6 +167,19 @@ _nsctl() {
                 -o|--output) _nsctl_offer "table json plain"; return 0 ;;
             esac
             _nsctl_offer "-o --output --debug -h --help" ;;
+        export)
+            case "$prev" in
+                -c|--clusterName) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         getkv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -194,7 +222,7 @@ _nsctl() {
         help)
             case "$prev" in
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help kv man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
+            _nsctl_offer "addWritePerm apply brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo export getKV getKVList getNamesrvConfig help kv man plan putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
         kv)
             case "$prev" in
             esac
@@ -203,6 +231,20 @@ _nsctl() {
             case "$prev" in
             esac
             _nsctl_offer "--debug -h --help" ;;
+        plan)
+            case "$prev" in
+                -f|--file) COMPREPLY=(); return 0 ;;
+                -c|--clusterName) COMPREPLY=(); return 0 ;;
+                -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                --timeout) COMPREPLY=(); return 0 ;;
+                --retries) COMPREPLY=(); return 0 ;;
+                --address-server) COMPREPLY=(); return 0 ;;
+                --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --access-key) COMPREPLY=(); return 0 ;;
+                --secret-key) COMPREPLY=(); return 0 ;;
+            esac
+            _nsctl_offer "-f --file -c --clusterName --prune -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         putkv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -479,7 +521,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "addWritePerm brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo getKV getKVList getNamesrvConfig help kv man putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
+            _nsctl_offer "addWritePerm apply brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo export getKV getKVList getNamesrvConfig help kv man plan putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
     esac
 }
 complete -F _nsctl nsctl

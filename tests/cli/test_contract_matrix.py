@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +69,8 @@ class Command:
 
 
 OK_JSON = '"ok": true'
+#: The desired-state file of plan and apply: cluster CS with nothing declared.
+CS_FILE = str(Path(__file__).resolve().parents[1] / "data" / "declarative" / "cs-empty.toml")
 
 COMMANDS = [
     Command("topicRoute", ("-t", "T00001"), "read", "broker-a"),
@@ -241,6 +244,26 @@ COMMANDS = [
         label="-diff",
     ),
     Command("kv", ("export", "-s", "ns"), "read", '"k": "v1"', label="-export"),
+    # Declarative: they read the cluster table from one NameServer (failing over) and the
+    # masters of CS; with nothing declared and no --prune, nothing changes on any run.
+    Command(
+        "plan",
+        ("-f", CS_FILE),
+        "read",
+        {"table": "no change", "json": '"changes": []', "plain": "no change"},
+    ),
+    Command(
+        "apply",
+        ("-f", CS_FILE),
+        "read",
+        {"table": "no change", "json": '"changes": []', "plain": "no change"},
+    ),
+    Command(
+        "export",
+        ("-c", "CS"),
+        "read",
+        {"table": "nsctl export of CS", "json": '"clusters"', "plain": "nsctl export of CS"},
+    ),
     Command(
         "check",
         (),

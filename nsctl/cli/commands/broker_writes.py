@@ -98,6 +98,9 @@ class WriteReport:
     waits: list[tuple[str, WaitResult]] = field(default_factory=list)
     #: mqadmin's closing text (the config line), printed after the per-target lines.
     closing: list[str] = field(default_factory=list)
+    #: The JSON key of the broker entries: "brokers" (one write), "changes" (apply: an entry
+    #: per change and broker, its `extra` saying which change).
+    broker_key: str = "brokers"
 
     @property
     def ok(self) -> bool:
@@ -186,6 +189,84 @@ def on_brokers(
     return outcomes
 
 
+@dataclass
+class Step:
+    """One change of a broker's sequence (`in_turn`): `run(client)` returns whether it changed
+    anything; `extra` goes into its JSON entry."""
+
+    action: str
+    run: Callable[[AsyncBrokerClient], Awaitable[bool | None]]
+    extra: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+def in_turn(target: Target, steps: dict[str, tuple[str | None, list[Step]]]) -> list[Outcome]:
+    """Each broker's steps one after the other on one connection, every broker at once (address
+    -> (broker name, steps)); each request bounded by --timeout. A refused step does not stop
+    the next; a broker that stops answering (unreachable, timed out) is not sent the rest,
+    which fail as "not sent", so the outcomes say exactly what each broker was told."""
+    import asyncio
+
+    from nsctl.client.broker_client import AsyncBrokerClient
+    from nsctl.client.errors import (
+        NameServerConnectionError,
+        NameServerError,
+        NameServerResponseError,
+        NameServerTimeoutError,
+    )
+
+    seconds = target.timeout
+
+    async def one(address: str, name: str | None, todo: list[Step]) -> list[Outcome]:
+        outcomes = []
+        stopped: str | None = None
+        try:
+            client = AsyncBrokerClient(
+                address,
+                timeout=seconds,
+                connect_timeout=seconds,
+                ssl_context=target.ssl_context,
+                credentials=target.credentials,
+            )
+        except ValueError:
+            client, stopped = None, f"invalid broker address {address!r}: expected host:port"
+        try:
+            for step in todo:
+                outcome = Outcome("broker", address, step.action, name=name, extra=dict(step.extra))
+                outcome.lines = list(step.lines)
+                outcomes.append(outcome)
+                if stopped is not None or client is None:
+                    outcome.changed = False
+                    outcome.extra["sent"] = False
+                    outcome.error = NameServerConnectionError(
+                        f"not sent: {stopped}", address=address
+                    )
+                    continue
+                try:
+                    outcome.changed = await asyncio.wait_for(step.run(client), seconds)
+                except NameServerResponseError as error:
+                    outcome.error = error
+                except (NameServerError, asyncio.TimeoutError) as error:
+                    if isinstance(error, asyncio.TimeoutError | NameServerTimeoutError):
+                        # Sent but not answered: whether the broker took it is unknown.
+                        error = NameServerTimeoutError(
+                            f"no answer from {address} within {seconds:.3g}s (sent: it may "
+                            "have taken the change)",
+                            address=address,
+                        )
+                    outcome.error = error
+                    stopped = f"{address} stopped answering before it"
+        finally:
+            if client is not None:
+                await client.aclose()
+        return outcomes
+
+    async def every() -> list[list[Outcome]]:
+        return await asyncio.gather(*(one(a, n, s) for a, (n, s) in steps.items() if s))
+
+    return [o for outcomes in asyncio.run(every()) for o in outcomes]
+
+
 def on_namesrvs(
     target: Target, action: str, change: Callable[[Any], bool | None], lines: list[str]
 ) -> list[Outcome]:
@@ -232,7 +313,9 @@ def finish(target: Target, report: WriteReport) -> None:
                 rows.append((kind, address, "--wait", f"shows it ({result.seconds:.1f} s)"))
             for address, why in result.pending.items():
                 rows.append((kind, address, "--wait", f"NOT SHOWN: {why}"))
-        title = ", ".join(f"{k} {v}" for k, v in report.subject.items())
+        title = ", ".join(
+            f"{k} {', '.join(v) if isinstance(v, list) else v}" for k, v in report.subject.items()
+        )
         emit_table(title, ("Target", "Address", "Action", "Result"), rows)
     code = report.exit_code
     if failed:
@@ -267,7 +350,7 @@ def _json_document(report: WriteReport) -> dict[str, Any]:
         return data
 
     document = dict(report.subject)
-    document["brokers"] = [entry(o) for o in report.outcomes if o.kind == "broker"]
+    document[report.broker_key] = [entry(o) for o in report.outcomes if o.kind == "broker"]
     document["results"] = [entry(o) for o in report.outcomes if o.kind == "namesrv"]
     if report.waits:
         document["wait"] = {
