@@ -428,8 +428,14 @@ def test_cell(cell: Cell, outcomes: dict[str, Future[Outcome]]) -> None:
             assert outcome.stderr == "nsctl: interrupted\n", report
 
 
-#: Commands whose rows are still to come.
-ROWS_TO_COME: set[str] = set()
+#: Commands without a row, and why: they need two NameServers or a file, which a cell cannot
+#: give; tests/cli/test_kv_repair.py runs them end to end.
+ROWS_TO_COME: set[str] = {"kv sync", "kv import"}
+
+
+def _row_name(command: Command) -> str:
+    """A sub-command's row names its group and itself (`kv diff`)."""
+    return f"{command.name} {command.args[0]}" if command.name == "kv" else command.name
 
 
 def test_every_nameserver_command_has_a_row():
@@ -438,9 +444,16 @@ def test_every_nameserver_command_has_a_row():
 
     from nsctl.cli.main import load_app
 
-    commands = {
-        info.name
-        for info in load_app().registered_commands
-        if not info.hidden and "namesrv" in inspect.signature(info.callback).parameters
-    }
-    assert commands - ROWS_TO_COME == {c.name for c in COMMANDS}
+    app = load_app()
+
+    def takes_n(info) -> bool:
+        return not info.hidden and "namesrv" in inspect.signature(info.callback).parameters
+
+    commands = {info.name for info in app.registered_commands if takes_n(info)}
+    for group in app.registered_groups:
+        commands |= {
+            f"{group.name} {info.name}"
+            for info in group.typer_instance.registered_commands
+            if takes_n(info)
+        }
+    assert commands - ROWS_TO_COME == {_row_name(c) for c in COMMANDS}
