@@ -97,7 +97,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         completion)
             case "$prev" in
             esac
@@ -193,7 +193,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         getkvlist)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -206,7 +206,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         getnamesrvconfig)
             case "$prev" in
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
@@ -218,7 +218,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "--each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         help)
             case "$prev" in
             esac
@@ -324,7 +324,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --cluster --system -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --cluster --system --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         topicroute)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -337,7 +337,7 @@ _nsctl() {
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -l --list -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -l --list --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
         topicstatus)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;

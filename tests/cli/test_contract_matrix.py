@@ -75,6 +75,23 @@ CS_FILE = str(Path(__file__).resolve().parents[1] / "data" / "declarative" / "cs
 COMMANDS = [
     Command("topicRoute", ("-t", "T00001"), "read", "broker-a"),
     Command("topicList", (), "read", "T00001"),
+    # --each asks every NameServer: one dead is exit 3, the live one's answer still shown.
+    Command(
+        "topicRoute",
+        ("-t", "T00001", "--each"),
+        "fanout",
+        {"table": "every NameServer agrees", "json": '"differences": []', "plain": "broker-a"},
+        partial={"table": "broker-a", "json": '"ok": false', "plain": "broker-a"},
+        label="-each",
+    ),
+    Command(
+        "getKVList",
+        ("-s", "ns", "--each"),
+        "fanout",
+        {"table": "every NameServer agrees", "json": '"differences": []', "plain": "v1"},
+        partial={"table": "v1", "json": '"ok": false', "plain": "v1"},
+        label="-each",
+    ),
     Command("topicClusterList", ("-t", "T00001"), "read", "C1"),
     Command("clusterList", ("--no-stats",), "read", "broker-w"),
     # The brokers of cluster CS / topic TS answer broker queries (a stand-in, see `live`).

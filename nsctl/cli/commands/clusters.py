@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from nsctl.cli.commands.each import EachOption, show_each
 from nsctl.cli.failures import EXIT_USAGE, fail
 from nsctl.cli.fanout import report_fanout
 from nsctl.cli.options import nameserver_command
@@ -62,7 +63,23 @@ def cluster_list_command(
             "mqadmin's first four columns only).",
         ),
     ] = False,
+    each: EachOption = False,
 ) -> None:
+    if each:
+        if not no_stats or more or interval is not None:
+            fail("--each compares what each NameServer lists: give it with --no-stats only",
+                 EXIT_USAGE)  # fmt: skip
+        show_each(
+            target,
+            "Clusters on each NameServer",
+            lambda client: client.get_broker_cluster_info(),
+            lambda info: {
+                f"{b.cluster} {b.broker_name} {b.broker_id}": b.address
+                for b in _listed(info, cluster)
+            },
+            document=lambda info: info.to_wire(),
+        )
+        return
     if more and no_stats:
         fail("-m/--moreStats needs the brokers' figures: drop --no-stats", EXIT_USAGE)
     if cluster is not None:
@@ -168,3 +185,9 @@ def wipe_write_perm(target: Target, broker_name: BrokerNameOption) -> None:
 )
 def add_write_perm(target: Target, broker_name: BrokerNameOption) -> None:
     _write_perm(target, broker_name, wipe=False)
+
+
+def _listed(info, cluster: str | None):
+    from nsctl.client.broker_fanout import listed_brokers
+
+    return listed_brokers(info, cluster)

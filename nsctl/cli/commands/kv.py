@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from nsctl.cli.commands.each import EachOption, show_each
 from nsctl.cli.fanout import absent_on, report_fanout
 from nsctl.cli.options import nameserver_command
 from nsctl.cli.render import emit_json, emit_lines, emit_table
@@ -18,7 +19,20 @@ KeyOption = Annotated[str, typer.Option("-k", "--key", help="Key.", show_default
 
 
 @nameserver_command("getKV", help="Print the value of a key (exit 1 if it does not exist).")
-def get_kv(target: Target, namespace: NamespaceOption, key: KeyOption) -> None:
+def get_kv(
+    target: Target, namespace: NamespaceOption, key: KeyOption, each: EachOption = False
+) -> None:
+    if each:
+        from nsctl.client.errors import KVConfigNotFoundError
+
+        show_each(
+            target,
+            f"{namespace}/{key} on each NameServer",
+            lambda client: client.get_kv_config(namespace, key),
+            lambda value: {f"{namespace}/{key}": value},
+            absent=(KVConfigNotFoundError,),
+        )
+        return
     value = target.manager.invoke(lambda client: client.get_kv_config(namespace, key))
     if target.output == Output.json:
         emit_json({"namespace": namespace, "key": key, "value": value})
@@ -143,7 +157,18 @@ def delete_key(client, namespace: str, key: str) -> bool:
 
 
 @nameserver_command("getKVList", help="List the keys and values of a namespace.")
-def get_kv_list(target: Target, namespace: NamespaceOption) -> None:
+def get_kv_list(target: Target, namespace: NamespaceOption, each: EachOption = False) -> None:
+    if each:
+        from nsctl.client.errors import KVConfigNotFoundError
+
+        show_each(
+            target,
+            f"Namespace {namespace} on each NameServer",
+            lambda client: client.get_kv_list_by_namespace(namespace),
+            dict,
+            absent=(KVConfigNotFoundError,),
+        )
+        return
     table = target.manager.invoke(lambda client: client.get_kv_list_by_namespace(namespace))
     if target.output == Output.json:
         emit_json({"table": table})

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from nsctl.cli.commands.each import EachOption, show_each
 from nsctl.cli.fanout import report_fanout
 from nsctl.cli.mqadmin.route_text import namesrv_config
 from nsctl.cli.options import nameserver_command
@@ -14,7 +15,15 @@ from nsctl.cli.target import Output, Target
 
 
 @nameserver_command("getNamesrvConfig", help="Show the configuration of every NameServer.")
-def get_namesrv_config(target: Target) -> None:
+def get_namesrv_config(target: Target, each: EachOption = False) -> None:
+    if each:
+        show_each(
+            target,
+            "Configuration of each NameServer",
+            lambda client: client.get_namesrv_config(),
+            dict,
+        )
+        return
     results = target.manager.broadcast(lambda client: client.get_namesrv_config())
 
     def render(configs: dict[str, dict[str, str]]) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from nsctl.cli.commands.each import EachOption, show_each
 from nsctl.cli.failures import EXIT_USAGE, fail
 from nsctl.cli.fanout import absent_on, report_fanout
 from nsctl.cli.mqadmin.route_text import route_list, route_pretty
@@ -33,9 +34,26 @@ def topic_route(
             "-l", "--list", help="mqadmin's list layout (a text layout: not with -o json)."
         ),
     ] = False,
+    each: EachOption = False,
 ) -> None:
     if as_list and target.output == Output.json:
         fail("-l/--list is mqadmin's text layout; it cannot be combined with -o json", EXIT_USAGE)
+    if each:
+        from nsctl.client.errors import TopicNotFoundError
+
+        if as_list:
+            fail(
+                "-l/--list is one NameServer's text: it cannot be combined with --each", EXIT_USAGE
+            )
+        show_each(
+            target,
+            f"Route of {topic} on each NameServer",
+            lambda client: client.query_topic_route_info(topic),
+            _route_items,
+            absent=(TopicNotFoundError,),
+            document=lambda route: route.to_wire(),
+        )
+        return
     route = target.manager.get_topic_route(topic)
     if target.output == Output.json:
         emit_json(route.to_wire())
@@ -79,9 +97,21 @@ def topic_list(
         str | None, typer.Option("-c", "--cluster", help="Only this cluster's topics.")
     ] = None,
     system: Annotated[bool, typer.Option("--system", help="System topics only.")] = False,
+    each: EachOption = False,
 ) -> None:
     if cluster is not None and system:
         fail("-c/--cluster and --system cannot be combined", EXIT_USAGE)
+    if each:
+        if system or cluster is not None:
+            fail("--each compares the whole topic list: not with -c or --system", EXIT_USAGE)
+        show_each(
+            target,
+            "Topics on each NameServer",
+            lambda client: client.get_all_topic_list(),
+            lambda topics: dict.fromkeys(topics.topic_list, "listed"),
+            document=lambda topics: topics.to_wire(),
+        )
+        return
     if system:
         topics = target.manager.invoke(lambda client: client.get_system_topic_list())
     elif cluster is not None:
@@ -257,3 +287,18 @@ def _route_for_status(target: Target, name: str, *, by_cluster: bool):
             raise
         known = ", ".join(sorted(info.cluster_addr_table)) or "none"
         fail(f"cluster {name!r} not found (known: {known})")
+
+
+def _route_items(route) -> dict[str, object]:
+    """A route item by item: each broker group's addresses and each one's queues."""
+    items: dict[str, object] = {}
+    for broker in route.broker_datas:
+        addrs = ", ".join(f"{i}={a}" for i, a in sorted(broker.broker_addrs.items()))
+        items[f"{broker.broker_name} addresses"] = f"{broker.cluster}: {addrs}"
+    for queue in route.queue_datas:
+        items[f"{queue.broker_name} queues"] = (
+            f"read {queue.read_queue_nums} write {queue.write_queue_nums} perm {queue.perm}"
+        )
+    if route.order_topic_conf:
+        items["orderTopicConf"] = route.order_topic_conf
+    return items
