@@ -50,6 +50,7 @@ from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import Registration, RouteTable, route_wire
+from nsctl.server.stats import ServerStats
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.started_ms = clock()
+        #: Counters (the NameServer puts its own here, shared with its connections).
+        self.stats = ServerStats()
         self._register_bodies = RegisterBodyCache(table.broker_live_table)
         C = RequestCode
         self._handlers: dict[int, Handler] = {
@@ -202,6 +205,7 @@ class Dispatcher:
     def connection_closed(self, conn: Hashable) -> None:
         for cluster, addr in self.table.connection_closed(conn):
             self._register_bodies.forget(cluster, addr)
+            self.stats.bump(self.stats.broker_removals, "connection_closed")
             log.info("broker %s (%s) removed: its connection closed", addr, cluster)
 
     # ------------------------------------------------------------------------------------------
@@ -284,6 +288,7 @@ class Dispatcher:
         )
         if not outcome.accepted:
             return _reply(request, SYSTEM_ERROR, "register broker failed", ext={})
+        self.stats.broker_registrations += 1
         ext = {}
         if outcome.ha_server_addr is not None:
             ext["haServerAddr"] = outcome.ha_server_addr
@@ -303,6 +308,7 @@ class Dispatcher:
         h = UnRegisterBrokerRequestHeader.from_request(request)
         # Answered SUCCESS either way, as 5.3.3 does (it queues the request and answers at once).
         if self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name):
+            self.stats.bump(self.stats.broker_removals, "unregistered")
             log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
         else:
             log.info(

@@ -26,6 +26,7 @@ import itertools
 import logging
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -38,6 +39,7 @@ from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import RouteTable
+from nsctl.server.stats import NO_ANSWER, ServerStats
 
 if TYPE_CHECKING:
     from nsctl.server.tls import SniffingListener
@@ -102,6 +104,8 @@ class FrameListener:
         self._server: asyncio.base_events.Server | None = None
         self._listener: SniffingListener | None = None
         self._refusals = _Throttle(interval=1.0)
+        #: What the connections count (read by `nsctl.server.metrics` when scraped).
+        self.stats = ServerStats()
 
     @property
     def address(self) -> str:
@@ -139,6 +143,7 @@ class FrameListener:
         limit = self.max_connections
         if count < limit:
             return True
+        self.stats.bump(self.stats.connections_closed, "max_connections")
         folded = self._refusals.fire(asyncio.get_running_loop().time())
         if folded is not None:
             more = f"; {folded} more refused since the last such line" if folded else ""
@@ -179,6 +184,7 @@ class NameServer(FrameListener):
             max_frame_length=config.max_frame_length,
             backlog=config.number("serverSocketBacklog"),
         )
+        self.dispatcher.stats = self.stats
         #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
         self.answer_cache = AnswerCache() if config.answer_cache else None
         self._housekeeping: asyncio.Task | None = None
@@ -241,6 +247,7 @@ class NameServer(FrameListener):
 
     def scan_brokers(self) -> None:
         for broker in self.table.scan_not_active(self.dispatcher.clock()):
+            self.stats.broker_expiries += 1
             log.warning(
                 "broker %s (%s) expired: no heartbeat in time",
                 broker.broker_addr,
@@ -287,6 +294,7 @@ class _Connection(asyncio.Protocol):
         self.peer = "?"
         self.peer_host = "?"  # never an allowed admin address until the peer is known
         self.loop = asyncio.get_running_loop()
+        self.stats = server.stats
         self.last_activity = self.loop.time()
         #: When the frame now being received started: a frame trickled in byte by byte keeps
         #: a connection active, yet must not hold its buffer forever.
@@ -330,6 +338,7 @@ class _Connection(asyncio.Protocol):
         now = self.last_activity = self.loop.time()
         if self._failed:
             return
+        self.stats.bytes_in += len(data)
         pending = self._pending
         held = self._writing_paused or self._deferred is not None
         if pending or held:
@@ -360,9 +369,15 @@ class _Connection(asyncio.Protocol):
         total = len(buf)
         if cache is not None:
             cache.sync(dispatcher.state_generation())
+        stats = self.stats
+        clock = time.perf_counter_ns
         while True:
             if cache is not None:
+                hits = cache.hits
+                started = clock()
                 offset, added = cache.answer_hits(buf, offset, out, _WRITE_BATCH - size)
+                if added:
+                    stats.hits(cache.hits - hits, clock() - started)
                 size += added
             if size < _WRITE_BATCH:
                 if total - offset < 4:
@@ -427,11 +442,17 @@ class _Connection(asyncio.Protocol):
         self, buf: bytes, start: int, end: int, cache: AnswerCache | None
     ) -> bytes | RawAnswer | None:
         """The normal path for the frame buf[start:end]: decode, dispatch, encode; the answer
-        may enter the cache. An awaitable answer starts `_deferred` and gives None here."""
+        may enter the cache. An awaitable answer starts `_deferred` and gives None here.
+        Answers made here are counted in `stats` with their latency (decode to encoded)."""
+        started = time.perf_counter_ns()
         request = decode_payload(buf[start + 4 : end])
         dispatcher = self.server.handler
         response = dispatcher.handle(request, self.conn_id, self.peer_host)
-        if response is None or isinstance(response, RawAnswer):
+        if response is None:
+            if not request.is_response:
+                self.stats.answered(request.code, NO_ANSWER, time.perf_counter_ns() - started)
+            return None
+        if isinstance(response, RawAnswer):
             return response
         if inspect.isawaitable(response):
             self._deferred = self.loop.create_task(self._finish(request, response))
@@ -439,9 +460,14 @@ class _Connection(asyncio.Protocol):
         encoded = self._encode(request, response)
         if encoded is None:
             return None
-        if cache is not None and request.code in CACHEABLE_CODES and dispatcher.answers_settled():
+        cacheable = request.code in CACHEABLE_CODES
+        if cacheable and cache is not None and dispatcher.answers_settled():
             cache.sync(dispatcher.state_generation())
             cache.admit(buf[start:end], request, response, encoded)
+        stats = self.stats
+        stats.answered(request.code, response.code, time.perf_counter_ns() - started)
+        if cacheable:
+            stats.cache_misses += 1
         return encoded
 
     @staticmethod
@@ -482,13 +508,16 @@ class _Connection(asyncio.Protocol):
         if out:
             self._write(out)
         log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
+        self.stats.bump(self.stats.connections_closed, "malformed_frame")
         self._failed = True
         self._pending = bytearray()
         self.close()
 
     def _write(self, out: list[bytes]) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            data = out[0] if len(out) == 1 else b"".join(out)
+            self.stats.bytes_out += len(data)
+            self.transport.write(data)
 
     def pause_writing(self) -> None:
         # The peer does not read its answers: stop reading its requests until it does.
@@ -522,6 +551,7 @@ class _Connection(asyncio.Protocol):
         receiving_for = now - started if started is not None and self._pending else 0.0
         if idle_for >= self.idle_timeout:
             log.info("closing connection from %s: idle for %.0f s", self.peer, idle_for)
+            self.stats.bump(self.stats.connections_closed, "idle")
             self.close()
         elif receiving_for >= self.idle_timeout:
             log.warning(
@@ -532,6 +562,7 @@ class _Connection(asyncio.Protocol):
                 len(self._pending),
                 _expected(self._pending) or "?",
             )
+            self.stats.bump(self.stats.connections_closed, "slow_frame")
             self.close()
         else:
             wait = self.idle_timeout - max(idle_for, receiving_for)

@@ -15,6 +15,22 @@ DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 9876
 # nsctl.server.config's default, repeated so that `--help` does not import the server.
 DEFAULT_MAX_CONNECTIONS = 10_000
+# What `--metrics-port` serves, as nsctl.server.metrics.METRICS has it (a test keeps the two
+# equal), repeated so that `--help` does not import prometheus-client.
+METRICS_HELP = (
+    "nsctl_requests_total counter (code, outcome; answer-cache hits included); "
+    "nsctl_request_duration_seconds histogram (code; dispatched requests); "
+    "nsctl_answer_cache_hit_duration_seconds histogram; "
+    "nsctl_answer_cache_hits_total counter; nsctl_answer_cache_misses_total counter; "
+    "nsctl_answer_cache_entries gauge; nsctl_answer_cache_bytes gauge; nsctl_brokers gauge; "
+    "nsctl_clusters gauge; nsctl_topics gauge; nsctl_connections gauge; nsctl_kv_keys gauge; "
+    "nsctl_broker_registrations_total counter; nsctl_broker_expiries_total counter; "
+    "nsctl_broker_removals_total counter (reason); "
+    "nsctl_broker_write_refusals_total counter (code); "
+    "nsctl_connections_closed_total counter (reason); nsctl_received_bytes_total counter; "
+    "nsctl_sent_bytes_total counter; process_* (prometheus-client's process collector). "
+    "See README, 'Metrics'."
+)
 
 
 @app.command(
@@ -163,6 +179,22 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus/OpenMetrics text at http://--metrics-host:PORT/metrics "
+            "(0: a free port, logged). Without it, no metrics endpoint. Metrics (type, labels): "
+            + METRICS_HELP,
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option("--metrics-host", help="Address the metrics endpoint binds."),
+    ] = "127.0.0.1",
     demo: Annotated[
         bool,
         typer.Option(
@@ -209,7 +241,8 @@ def serve(
         demo_store = tempfile.TemporaryDirectory(prefix="nsctl-demo-", ignore_cleanup_errors=True)
         config.set("kvConfigPath", str(Path(demo_store.name) / "kvConfig.json"))
     try:
-        run(_serve_until_signalled(config, demo=demo))
+        metrics = None if metrics_port is None else (metrics_host, metrics_port)
+        run(_serve_until_signalled(config, demo=demo, metrics=metrics))
     except KeyboardInterrupt:  # before the signal handlers were in place
         raise typer.Exit(0) from None
     except KVStoreError as exc:
@@ -335,14 +368,26 @@ def _shown(path: str | Path) -> str:
     return repr(str(path))[1:-1]
 
 
-async def _serve_until_signalled(config, *, demo: bool) -> None:
+async def _serve_until_signalled(config, *, demo: bool, metrics=None) -> None:
     import asyncio
+    import logging
     import signal
 
     from nsctl.server.server import NameServer
 
     server = NameServer(config)
     await server.start()
+    endpoint = None
+    if metrics is not None:
+        from nsctl.server.metrics import MetricsEndpoint
+
+        host, port = metrics
+        try:
+            endpoint = MetricsEndpoint(server, host, port)
+        except OSError as exc:
+            await server.stop()
+            _fail(f"cannot serve metrics on {host}:{port}: {exc}")
+        logging.getLogger("nsctl.server.metrics").info("metrics served at %s", endpoint.url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -357,6 +402,8 @@ async def _serve_until_signalled(config, *, demo: bool) -> None:
         # The demo brokers unregister while the server still answers.
         await asyncio.gather(*(broker.stop() for broker in brokers))
         await server.stop()
+        if endpoint is not None:
+            endpoint.close()
 
 
 async def _start_demo_cluster(address: str, tls) -> list:
