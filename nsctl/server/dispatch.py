@@ -80,6 +80,25 @@ ADMIN_CODES = frozenset(
 )
 
 
+#: What brokers write into the NameServer's tables (QUERY_DATA_VERSION renews a broker's
+#: liveness): served only to `broker_allow` peers, and with `broker_ca`, only over TLS from a
+#: peer whose certificate that CA verified.
+BROKER_WRITE_CODES = frozenset(
+    {
+        RequestCode.REGISTER_BROKER,
+        RequestCode.UNREGISTER_BROKER,
+        RequestCode.BROKER_HEARTBEAT,
+        RequestCode.QUERY_DATA_VERSION,
+        RequestCode.REGISTER_TOPIC_IN_NAMESRV,
+    }
+)
+_GUARDED_CODES = ADMIN_CODES | BROKER_WRITE_CODES
+
+#: A refused broker write is logged at most once per this many seconds for the same source,
+#: code and claimed broker (a rogue broker retries every few seconds).
+REFUSAL_LOG_INTERVAL = 10.0
+
+
 def monotonic_ms() -> int:
     """Liveness clock: monotonic, so a wall-clock jump never expires every broker at once."""
     return time.monotonic_ns() // 1_000_000
@@ -114,6 +133,10 @@ class Dispatcher:
         self.started_ms = clock()
         #: Counters (the NameServer puts its own here, shared with its connections).
         self.stats = ServerStats()
+        #: conn -> whether its peer gave a certificate `config.broker_ca` verified (the
+        #: NameServer sets it; in-process callers have no connection and are trusted).
+        self.peer_verified: Callable[[Hashable], bool] = lambda conn: False
+        self._refusals_logged: dict[tuple, float] = {}
         self._register_bodies = RegisterBodyCache(table.broker_live_table)
         C = RequestCode
         self._handlers: dict[int, Handler] = {
@@ -155,12 +178,15 @@ class Dispatcher:
             return None
         handler = self._handlers.get(request.code)
         try:
-            if (
-                request.code in ADMIN_CODES
-                and peer_host is not None
-                and not self.admin_allowed(peer_host)
-            ):
-                response = self._refuse_admin(request, peer_host)
+            refusal = None
+            if request.code in _GUARDED_CODES and peer_host is not None:
+                if request.code in ADMIN_CODES:
+                    if not self.admin_allowed(peer_host):
+                        refusal = self._refuse_admin(request, peer_host)
+                else:
+                    refusal = self._check_broker_write(request, conn, peer_host)
+            if refusal is not None:
+                response = refusal
             elif handler is None:
                 response = _reply(
                     request,
@@ -185,13 +211,48 @@ class Dispatcher:
         return not self.config.flag("needWaitForService") or self._service_ready()
 
     def admin_allowed(self, peer_host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(peer_host)
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
-        return any(address in network for network in self.config.admin_allow)
+        return _address_in(peer_host, self.config.admin_allow)
+
+    def _check_broker_write(
+        self, request: RemotingCommand, conn: Hashable, peer_host: str
+    ) -> RemotingCommand | None:
+        """None when the broker-side write may be served, else the NO_PERMISSION answer."""
+        config = self.config
+        why = None
+        if config.broker_allow is not None and not _address_in(peer_host, config.broker_allow):
+            allowed = ", ".join(_show_network(n) for n in config.broker_allow) or "nowhere"
+            why = f"allowed from {allowed} (nsctl serve --broker-allow)"
+        elif config.broker_ca is not None and not self.peer_verified(conn):
+            why = "needs a TLS client certificate (nsctl serve --broker-require-cert)"
+        if why is None:
+            return None
+        name = RequestCode(request.code).name
+        self.stats.bump(self.stats.broker_refusals, request.code)
+        ext = java_ext(request)
+        claimed = {
+            "broker_name": ext.get("brokerName"),
+            "broker_addr": ext.get("brokerAddr"),
+            "cluster": ext.get("clusterName"),
+        }
+        if request.code == RequestCode.REGISTER_TOPIC_IN_NAMESRV:
+            claimed["topic"] = ext.get("topic")
+        key = (peer_host, request.code, claimed["broker_name"], claimed["broker_addr"])
+        now = time.monotonic()
+        logged = self._refusals_logged
+        if logged.get(key, float("-inf")) <= now:
+            if len(logged) >= 4096:
+                logged.clear()
+            logged[key] = now + REFUSAL_LOG_INTERVAL
+            shown = ", ".join(f"{k} {_java(v)}" for k, v in claimed.items())
+            log.warning(
+                "broker write %s refused for %s (claimed %s): %s",
+                name,
+                peer_host,
+                shown,
+                why,
+                extra={"event": "broker.write_refused", "fields": {"source": peer_host, **claimed}},
+            )
+        return _reply(request, ResponseCode.NO_PERMISSION, f"{name} refused for {peer_host}: {why}")
 
     def _refuse_admin(self, request: RemotingCommand, peer_host: str) -> RemotingCommand:
         allowed = ", ".join(_show_network(n) for n in self.config.admin_allow) or "nowhere"
@@ -579,6 +640,18 @@ def _show_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str
     """A single host as its address ("::1"), a block as CIDR ("127.0.0.0/8")."""
     single = network.num_addresses == 1
     return str(network.network_address) if single else str(network)
+
+
+def _address_in(
+    peer_host: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    try:
+        address = ipaddress.ip_address(peer_host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+    return any(address in network for network in networks)
 
 
 def _ext(request: RemotingCommand, name: str) -> str | None:

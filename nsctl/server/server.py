@@ -19,6 +19,7 @@ does, so that TLS and plaintext can share the port. Either way every connection 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import inspect
@@ -39,6 +40,7 @@ from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import RouteTable
+from nsctl.server.stats import LATENCY_BOUNDS_NS as _LATENCY_BOUNDS_NS
 from nsctl.server.stats import NO_ANSWER, ServerStats
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 #: few writes, and a peer that stops reading is noticed within one batch.
 _WRITE_BATCH = 256 * 1024
 _LENGTH = struct.Struct(">i")
+_bucket = bisect.bisect_left
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +188,14 @@ class NameServer(FrameListener):
             backlog=config.number("serverSocketBacklog"),
         )
         self.dispatcher.stats = self.stats
+        self.dispatcher.peer_verified = self._peer_verified
         #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
         self.answer_cache = AnswerCache() if config.answer_cache else None
         self._housekeeping: asyncio.Task | None = None
+
+    def _peer_verified(self, conn: Hashable) -> bool:
+        connection = self.connections.get(conn)  # type: ignore[call-overload]
+        return connection is not None and connection.cert_verified
 
     @property
     def idle_timeout(self) -> int:
@@ -293,6 +301,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.peer_host = "?"  # never an allowed admin address until the peer is known
+        #: Whether the peer gave a TLS certificate the server's client CA verified.
+        self.cert_verified = False
         self.loop = asyncio.get_running_loop()
         self.stats = server.stats
         self.last_activity = self.loop.time()
@@ -323,6 +333,9 @@ class _Connection(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Only set when the context verifies peers (TLSSettings.client_ca): then a certificate
+        # is here only if it was verified.
+        self.cert_verified = bool(transport.get_extra_info("peercert"))
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer_host = str(peer[0])
@@ -369,7 +382,6 @@ class _Connection(asyncio.Protocol):
         total = len(buf)
         if cache is not None:
             cache.sync(dispatcher.state_generation())
-        stats = self.stats
         clock = time.perf_counter_ns
         while True:
             if cache is not None:
@@ -377,7 +389,12 @@ class _Connection(asyncio.Protocol):
                 started = clock()
                 offset, added = cache.answer_hits(buf, offset, out, _WRITE_BATCH - size)
                 if added:
-                    stats.hits(cache.hits - hits, clock() - started)
+                    # stats.hit_latency.observe, inline: this runs once per run of hits
+                    elapsed = clock() - started
+                    count = cache.hits - hits
+                    histogram = self.stats.hit_latency
+                    histogram.counts[_bucket(_LATENCY_BOUNDS_NS, elapsed // count)] += count
+                    histogram.sum_ns += elapsed
                 size += added
             if size < _WRITE_BATCH:
                 if total - offset < 4:

@@ -42,7 +42,7 @@ LATENCY_BUCKETS = (
     0.5,
     1.0,
 )
-_BOUNDS_NS = tuple(round(b * 1e9) for b in LATENCY_BUCKETS)
+LATENCY_BOUNDS_NS = tuple(round(b * 1e9) for b in LATENCY_BUCKETS)
 
 
 def code_key(code: int) -> int:
@@ -55,11 +55,11 @@ class Histogram:
     __slots__ = ("counts", "sum_ns")
 
     def __init__(self) -> None:
-        self.counts = [0] * (len(_BOUNDS_NS) + 1)
+        self.counts = [0] * (len(LATENCY_BOUNDS_NS) + 1)
         self.sum_ns = 0
 
     def observe(self, elapsed_ns: int, times: int = 1) -> None:
-        self.counts[bisect.bisect_left(_BOUNDS_NS, elapsed_ns)] += times
+        self.counts[bisect.bisect_left(LATENCY_BOUNDS_NS, elapsed_ns)] += times
         self.sum_ns += elapsed_ns * times
 
 
@@ -98,10 +98,6 @@ class ServerStats:
         if histogram is None:
             histogram = self.latency[code] = Histogram()
         histogram.observe(elapsed_ns)
-
-    def hits(self, count: int, elapsed_ns: int) -> None:
-        """`count` cache hits answered in one run that took `elapsed_ns`."""
-        self.hit_latency.observe(elapsed_ns // count, count)
 
     def bump(self, table: dict, key: object, by: int = 1) -> None:
         table[key] = table.get(key, 0) + by

@@ -37,6 +37,15 @@ def server_context(settings: TLSSettings) -> ssl.SSLContext:
         raise TLSSetupError(
             f"cannot load TLS certificate {settings.cert_file} / key {settings.key_file}: {reason}"
         ) from exc
+    if settings.client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=settings.client_ca)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise TLSSetupError(f"cannot load CA file {settings.client_ca}: {reason}") from exc
+        # A peer without a certificate still connects (clients need none); one whose
+        # certificate this CA does not verify fails the handshake.
+        context.verify_mode = ssl.CERT_OPTIONAL
     return context
 
 

@@ -179,6 +179,31 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    broker_allow: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--broker-allow",
+            metavar="CIDR[,CIDR...]",
+            help="Accept broker-side writes (REGISTER_BROKER, UNREGISTER_BROKER, "
+            "BROKER_HEARTBEAT, QUERY_DATA_VERSION, REGISTER_TOPIC_IN_NAMESRV) only from these "
+            "addresses; others get NO_PERMISSION (16) and a log line naming the source and the "
+            "broker it claimed. Repeatable; reads stay open to all. Also nsctl.brokerAllow in "
+            "-c; the option wins. [default: from anywhere, as Java]",
+            show_default=False,
+        ),
+    ] = None,
+    broker_require_cert: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--broker-require-cert",
+            metavar="CA_FILE",
+            help="With TLS: accept broker-side writes only over TLS from peers whose "
+            "certificate this CA verified (peers are asked for one; clients need none).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     metrics_port: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(
@@ -225,10 +250,12 @@ def serve(
             order_message_enable=order_message_enable,
             idle_timeout=idle_timeout,
             admin_allow=admin_allow,
+            broker_allow=broker_allow,
         )
     except ConfigError as exc:
         _fail(str(exc), code=2)
-    config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
+    config.tls = _tls_settings(tls_cert, tls_key, tls_mode, broker_require_cert)
+    config.broker_ca = None if broker_require_cert is None else str(broker_require_cert)
     config.max_connections = max_connections
     config.max_frame_length = max_frame_length
     config.answer_cache = answer_cache
@@ -256,18 +283,23 @@ def serve(
             demo_store.cleanup()
 
 
-def _tls_settings(cert: Path | None, key: Path | None, mode: str | None):
+def _tls_settings(
+    cert: Path | None, key: Path | None, mode: str | None, client_ca: Path | None = None
+):
     from nsctl.server.config import TLS_MODES, TLSSettings
 
     if cert is None and key is None:
         if mode is not None:
             _fail("--tls-mode needs --tls-cert and --tls-key", code=2)
+        if client_ca is not None:
+            _fail("--broker-require-cert needs --tls-cert and --tls-key", code=2)
         return None
     if cert is None or key is None:
         _fail("TLS needs both --tls-cert and --tls-key", code=2)
     if mode is not None and mode not in TLS_MODES:
         _fail(f"unknown TLS mode {mode!r}; use {' or '.join(TLS_MODES)}", code=2)
-    return TLSSettings(str(cert), str(key), mode or "permissive")
+    ca = None if client_ca is None else str(client_ca)
+    return TLSSettings(str(cert), str(key), mode or "permissive", client_ca=ca)
 
 
 def _event_loop_runner(choice: str):
@@ -297,11 +329,18 @@ def build_config(
     order_message_enable: bool = False,
     idle_timeout: float | None = None,
     admin_allow: list[str] | None = None,
+    broker_allow: list[str] | None = None,
 ):
     """The server's settings from the `-c` file and the options: command-line values win;
     otherwise the file's; otherwise nsctl's defaults. A value that cannot be used raises
     `nsctl.server.config.ConfigError`, one line naming the option or the file and key."""
-    from nsctl.server.config import JAVA_INT_MAX, ConfigError, NamesrvConfig, parse_networks
+    from nsctl.server.config import (
+        JAVA_INT_MAX,
+        ConfigError,
+        NamesrvConfig,
+        parse_network_list,
+        parse_networks,
+    )
 
     config = NamesrvConfig()
     if config_file is not None:
@@ -338,6 +377,12 @@ def build_config(
             config.admin_allow = parse_networks(admin_allow)
         except ValueError as exc:
             raise ConfigError(f"--admin-allow: {exc}") from None
+    if broker_allow:
+        try:
+            listed = [parse_network_list(text) for text in broker_allow]
+            config.broker_allow = tuple(n for networks in listed for n in networks)
+        except ValueError as exc:
+            raise ConfigError(f"--broker-allow: {exc}") from None
     return config
 
 
