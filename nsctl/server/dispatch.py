@@ -48,6 +48,7 @@ from nsctl.protocol.models import BrokerMemberGroup, KVTable, TopicRouteData
 from nsctl.protocol.properties import parse_properties
 from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
+from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import Registration, RouteTable, route_wire
 from nsctl.server.stats import ServerStats
@@ -243,14 +244,15 @@ class Dispatcher:
             if len(logged) >= 4096:
                 logged.clear()
             logged[key] = now + REFUSAL_LOG_INTERVAL
-            shown = ", ".join(f"{k} {_java(v)}" for k, v in claimed.items())
+            # What a peer claims is shown escaped: a line break must not forge a log line.
+            shown = ", ".join(f"{k} {_printable(_java(v))}" for k, v in claimed.items())
             log.warning(
                 "broker write %s refused for %s (claimed %s): %s",
                 name,
                 peer_host,
                 shown,
                 why,
-                extra={"event": "broker.write_refused", "fields": {"source": peer_host, **claimed}},
+                extra=event("broker.write_refused", source=peer_host, code=name, **claimed),
             )
         return _reply(request, ResponseCode.NO_PERMISSION, f"{name} refused for {peer_host}: {why}")
 
@@ -260,14 +262,30 @@ class Dispatcher:
             f"admin request {RequestCode(request.code).name} refused for {peer_host}: "
             f"allowed from {allowed} (nsctl serve --admin-allow)"
         )
-        log.warning("%s", remark)
+        log.warning(
+            "%s",
+            remark,
+            extra=event(
+                "admin.write_refused", source=peer_host, code=RequestCode(request.code).name
+            ),
+        )
         return _reply(request, ResponseCode.NO_PERMISSION, remark)
 
     def connection_closed(self, conn: Hashable) -> None:
         for cluster, addr in self.table.connection_closed(conn):
             self._register_bodies.forget(cluster, addr)
             self.stats.bump(self.stats.broker_removals, "connection_closed")
-            log.info("broker %s (%s) removed: its connection closed", addr, cluster)
+            log.info(
+                "broker %s (%s) removed: its connection closed",
+                addr,
+                cluster,
+                extra=event(
+                    "broker.unregistered",
+                    reason="connection_closed",
+                    broker_addr=addr,
+                    cluster=cluster,
+                ),
+            )
 
     # ------------------------------------------------------------------------------------------
     # KV config
@@ -277,6 +295,13 @@ class Dispatcher:
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
         self.kv.put(h.namespace, h.key, h.value)
+        log.info(
+            "KV %s/%s set (%d characters)",
+            h.namespace,
+            h.key,
+            len(h.value or ""),
+            extra=event("kv.changed", op="put", namespace=h.namespace, key=h.key),
+        )
         return _reply(request)
 
     def get_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
@@ -294,6 +319,12 @@ class Dispatcher:
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
         self.kv.delete(h.namespace, h.key)
+        log.info(
+            "KV %s/%s deleted",
+            h.namespace,
+            h.key,
+            extra=event("kv.changed", op="delete", namespace=h.namespace, key=h.key),
+        )
         return _reply(request)
 
     def get_kv_list(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
@@ -341,6 +372,7 @@ class Dispatcher:
             enable_acting_master=h.enable_acting_master,
             zone_name=h.zone_name,
         )
+        known = (h.cluster_name, h.broker_addr) in self.table.broker_live_table
         outcome = self.table.register_broker(
             registration,
             conn=conn,
@@ -350,6 +382,23 @@ class Dispatcher:
         if not outcome.accepted:
             return _reply(request, SYSTEM_ERROR, "register broker failed", ext={})
         self.stats.broker_registrations += 1
+        if not known and (h.cluster_name, h.broker_addr) in self.table.broker_live_table:
+            log.info(
+                "broker %s (%s/%s, id %d) registered with %d topics",
+                h.broker_addr,
+                h.cluster_name,
+                h.broker_name,
+                h.broker_id,
+                len(wrapper.topic_config_table),
+                extra=event(
+                    "broker.registered",
+                    broker_addr=h.broker_addr,
+                    cluster=h.cluster_name,
+                    broker_name=h.broker_name,
+                    broker_id=h.broker_id,
+                    topics=len(wrapper.topic_config_table),
+                ),
+            )
         ext = {}
         if outcome.ha_server_addr is not None:
             ext["haServerAddr"] = outcome.ha_server_addr
@@ -370,7 +419,19 @@ class Dispatcher:
         # Answered SUCCESS either way, as 5.3.3 does (it queues the request and answers at once).
         if self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name):
             self.stats.bump(self.stats.broker_removals, "unregistered")
-            log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
+            log.info(
+                "broker %s (%s/%s) unregistered",
+                h.broker_addr,
+                h.cluster_name,
+                h.broker_name,
+                extra=event(
+                    "broker.unregistered",
+                    reason="request",
+                    broker_addr=h.broker_addr,
+                    cluster=h.cluster_name,
+                    broker_name=h.broker_name,
+                ),
+            )
         else:
             log.info(
                 "UNREGISTER_BROKER for %s (%s/%s): no such broker registered, nothing removed",
@@ -548,19 +609,31 @@ class Dispatcher:
             log.warning(
                 "UPDATE_NAMESRV_CONFIG refused (black-listed keys %s): nothing changed",
                 ", ".join(result.refused),
+                extra=event("config.update_refused", keys=result.refused),
             )
             return _reply(request, ResponseCode.NO_PERMISSION, BLACK_LIST_REMARK)
         # Java answers SUCCESS whatever it took; the log says what this server did.
         if result.changed:
             changes = (f"{k} {old} -> {new}" for k, (old, new) in result.changed.items())
-            log.info("configuration updated: %s", ", ".join(changes))
+            log.info(
+                "configuration updated: %s",
+                ", ".join(changes),
+                extra=event(
+                    "config.changed",
+                    changes={k: {"old": o, "new": n} for k, (o, n) in result.changed.items()},
+                ),
+            )
         if result.unchanged:
             log.info(
                 "UPDATE_NAMESRV_CONFIG: already set, unchanged: %s", ", ".join(result.unchanged)
             )
         if result.ignored:
             reasons = (f"{k} ({why})" for k, why in result.ignored.items())
-            log.warning("UPDATE_NAMESRV_CONFIG: ignored %s", "; ".join(reasons))
+            log.warning(
+                "UPDATE_NAMESRV_CONFIG: ignored %s",
+                "; ".join(reasons),
+                extra=event("config.update_ignored", reasons=dict(result.ignored)),
+            )
         if not properties:
             log.info("UPDATE_NAMESRV_CONFIG without settings: nothing changed")
         return _reply(request)
@@ -658,6 +731,10 @@ def _ext(request: RemotingCommand, name: str) -> str | None:
     """One ext field as Java reads it: "" is a value, except over ROCKETMQ headers, where Java
     reads a zero-length value as null."""
     return java_ext(request).get(name)
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else repr(text)
 
 
 def _java(value: str | None) -> str:

@@ -38,6 +38,7 @@ from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH, decode_payload, encod
 from nsctl.server.answer_cache import CACHEABLE_CODES, AnswerCache
 from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
+from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import RouteTable
 from nsctl.server.stats import LATENCY_BOUNDS_NS as _LATENCY_BOUNDS_NS
@@ -156,6 +157,7 @@ class FrameListener:
                 count,
                 limit,
                 more,
+                extra=event("connection.dropped", reason="max_connections", peer=peer, open=count),
             )
         return False
 
@@ -220,7 +222,13 @@ class NameServer(FrameListener):
         self.config.set("listenPort", self.port)  # report the port chosen for port 0
         self._housekeeping = loop.create_task(self._scan_brokers_forever())
         tls = f", TLS {self.config.tls.mode}" if self.config.tls is not None else ""
-        log.info("NameServer listening on %s (KV config %s%s)", self.address, self.kv.path, tls)
+        log.info(
+            "NameServer listening on %s (KV config %s%s)",
+            self.address,
+            self.kv.path,
+            tls,
+            extra=event("server.started", address=self.address, kv_config=str(self.kv.path)),
+        )
 
     def _tls_listener(self) -> SniffingListener:
         from nsctl.server.tls import SniffingListener, server_context
@@ -260,6 +268,11 @@ class NameServer(FrameListener):
                 "broker %s (%s) expired: no heartbeat in time",
                 broker.broker_addr,
                 broker.cluster_name,
+                extra=event(
+                    "broker.expired",
+                    broker_addr=broker.broker_addr,
+                    cluster=broker.cluster_name,
+                ),
             )
             connection = self.connections.get(broker.conn) if broker.conn is not None else None
             if connection is not None:
@@ -272,7 +285,11 @@ class NameServer(FrameListener):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
         await self.close()
-        log.info("NameServer on %s stopped", self.address)
+        log.info(
+            "NameServer on %s stopped",
+            self.address,
+            extra=event("server.stopped", address=self.address),
+        )
 
 
 class _Connection(asyncio.Protocol):
@@ -524,7 +541,12 @@ class _Connection(asyncio.Protocol):
         """A malformed frame: the stream is out of sync. Answer what came before it, close."""
         if out:
             self._write(out)
-        log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
+        log.warning(
+            "closing connection from %s: malformed frame: %s",
+            self.peer,
+            reason,
+            extra=event("connection.dropped", reason="malformed_frame", peer=self.peer),
+        )
         self.stats.bump(self.stats.connections_closed, "malformed_frame")
         self._failed = True
         self._pending = bytearray()
@@ -567,7 +589,12 @@ class _Connection(asyncio.Protocol):
         started = self.frame_started
         receiving_for = now - started if started is not None and self._pending else 0.0
         if idle_for >= self.idle_timeout:
-            log.info("closing connection from %s: idle for %.0f s", self.peer, idle_for)
+            log.info(
+                "closing connection from %s: idle for %.0f s",
+                self.peer,
+                idle_for,
+                extra=event("connection.dropped", reason="idle", peer=self.peer),
+            )
             self.stats.bump(self.stats.connections_closed, "idle")
             self.close()
         elif receiving_for >= self.idle_timeout:
@@ -578,6 +605,7 @@ class _Connection(asyncio.Protocol):
                 receiving_for,
                 len(self._pending),
                 _expected(self._pending) or "?",
+                extra=event("connection.dropped", reason="slow_frame", peer=self.peer),
             )
             self.stats.bump(self.stats.connections_closed, "slow_frame")
             self.close()

@@ -21,6 +21,7 @@ import ssl
 from collections.abc import Callable
 
 from nsctl.server.config import TLSSettings, TLSSetupError
+from nsctl.server.events import event
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,11 @@ class SniffingListener:
         try:
             first = await asyncio.wait_for(_peek_first_byte(conn), self.first_byte_timeout)
         except asyncio.TimeoutError:
-            log.info("closing connection from %s: it sent nothing", peer)
+            log.info(
+                "closing connection from %s: it sent nothing",
+                peer,
+                extra=event("connection.dropped", reason="idle", peer=peer),
+            )
             conn.close()
             return
         except OSError:
@@ -134,7 +139,11 @@ class SniffingListener:
             return
         tls = first[0] == TLS_HANDSHAKE_BYTE
         if not tls and self.enforcing:
-            log.warning("closing plaintext connection from %s: TLS is enforced", peer)
+            log.warning(
+                "closing plaintext connection from %s: TLS is enforced",
+                peer,
+                extra=event("connection.dropped", reason="tls_enforced", peer=peer),
+            )
             conn.close()
             return
         try:

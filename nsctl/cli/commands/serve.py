@@ -114,6 +114,16 @@ def serve(
             "closed. It also bounds what one connection can make the server buffer.",
         ),
     ] = DEFAULT_MAX_FRAME_LENGTH,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="text, or json: one JSON object per line (time, level, logger, event, "
+            "message and the event's fields; see README, 'Log events'). The ready line on "
+            "stdout stays text.",
+            autocompletion=lambda: ["text", "json"],
+        ),
+    ] = "text",
     log_level: Annotated[
         str,
         typer.Option(
@@ -238,7 +248,7 @@ def serve(
     from nsctl.server.config import ConfigError, TLSSetupError
     from nsctl.server.kvstore import KVStoreError
 
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format)
     try:
         config = build_config(
             config_file=config_file,
@@ -432,7 +442,11 @@ async def _serve_until_signalled(config, *, demo: bool, metrics=None) -> None:
         except OSError as exc:
             await server.stop()
             _fail(f"cannot serve metrics on {host}:{port}: {exc}")
-        logging.getLogger("nsctl.server.metrics").info("metrics served at %s", endpoint.url)
+        from nsctl.server.events import event
+
+        logging.getLogger("nsctl.server.metrics").info(
+            "metrics served at %s", endpoint.url, extra=event("metrics.started", url=endpoint.url)
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -484,16 +498,23 @@ def _client_address(listen_address: str) -> str:
     return f"127.0.0.1:{port}" if host in ("0.0.0.0", "::", "[::]", "") else listen_address
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, log_format: str = "text") -> None:
     import logging
 
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         _fail(f"unknown log level {level!r}; use DEBUG, INFO, WARNING or ERROR", code=2)
-    if sys.stderr.isatty():
+    if log_format not in ("text", "json"):
+        _fail(f"unknown log format {log_format!r}; use text or json", code=2)
+    if log_format == "json":
+        from nsctl.server.events import JsonFormatter
+
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    elif sys.stderr.isatty():
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=False)
+        handler = RichHandler(show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
