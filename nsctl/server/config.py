@@ -145,6 +145,10 @@ def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+#: Default of `--max-buffered-bytes`: what all connections together may make the server hold
+#: in partial frames and unsent answers.
+DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024
+
 #: Default of `--max-connections`: far above what a cluster's brokers and clients need, far
 #: below the file descriptors a process may get.
 DEFAULT_MAX_CONNECTIONS = 10_000
@@ -285,6 +289,9 @@ class NamesrvConfig:
         #: Largest frame accepted, length word included (Java: 16 MiB). It also bounds what one
         #: connection can make the server buffer: complete frames are answered at once.
         self.max_frame_length = DEFAULT_MAX_FRAME_LENGTH
+        #: Bytes all connections together may hold in partial frames and unsent answers; past
+        #: it the connection holding the most is closed (server.FrameListener.bound_buffers).
+        self.max_buffered_bytes = DEFAULT_MAX_BUFFERED_BYTES
         #: Answer repeated read requests from the cache of encoded answers (server.answer_cache).
         self.answer_cache = True
         #: Stamp of the last change of a setting (nsctl.server.changes).

@@ -80,7 +80,7 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "counter",
         ("reason",),
         "Connections the server closed or refused: max_connections, idle, slow_frame, "
-        "malformed_frame.",
+        "malformed_frame, buffer_bound.",
     ),
     "nsctl_received_bytes_total": ("counter", (), "Bytes received from peers."),
     "nsctl_sent_bytes_total": ("counter", (), "Bytes sent to peers."),

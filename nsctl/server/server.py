@@ -108,6 +108,10 @@ class FrameListener:
         self._server: asyncio.base_events.Server | None = None
         self._listener: SniffingListener | None = None
         self._refusals = _Throttle(interval=1.0)
+        #: Bytes the connections hold in partial frames and unsent answers, as each last
+        #: counted itself (unsent answers leave without telling: this may be above the truth
+        #: until `bound_buffers` counts again).
+        self.buffered = 0
         #: What the connections count (read by `nsctl.server.metrics` when scraped).
         self.stats = ServerStats()
 
@@ -161,6 +165,47 @@ class FrameListener:
             )
         return False
 
+    @property
+    def max_buffered_bytes(self) -> int:
+        """Bound of `buffered` (0: none); the NameServer's comes from its config."""
+        return 0
+
+    def bound_buffers(self) -> None:
+        """`buffered` passed `max_buffered_bytes`: count every connection afresh, and while
+        they hold more than the bound, close the one that holds the most (the furthest
+        behind: the peer not reading its answers, or trickling in the largest frame)."""
+        limit = self.max_buffered_bytes
+        connections = list(self.connections.values())
+        total = sum(connection.recount() for connection in connections)
+        self.buffered = total
+        if total <= limit:
+            return
+        connections.sort(key=lambda c: c.accounted, reverse=True)
+        for connection in connections:
+            if self.buffered <= limit:
+                break
+            held = connection.accounted
+            if held == 0:
+                break
+            log.warning(
+                "closing connection from %s: it holds %d bytes of partial frames and unsent "
+                "answers, the most of all, and all connections together held %d "
+                "(--max-buffered-bytes %d)",
+                connection.peer,
+                held,
+                total,
+                limit,
+                extra=event(
+                    "connection.dropped",
+                    reason="buffer_bound",
+                    peer=connection.peer,
+                    held=held,
+                    total=total,
+                ),
+            )
+            self.stats.bump(self.stats.connections_closed, "buffer_bound")
+            connection.abort()
+
     async def close(self) -> None:
         """Stop listening, close every connection and wait until they are gone."""
         if self._server is not None:
@@ -207,6 +252,10 @@ class NameServer(FrameListener):
     @property
     def max_connections(self) -> int:
         return self.config.max_connections
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        return self.config.max_buffered_bytes
 
     async def start(self) -> None:
         """Load the KV store, listen, and start the expiry scan. Raises if either fails
@@ -308,6 +357,10 @@ class _Connection(asyncio.Protocol):
     unanswered in `_pending` (at most one read's worth) until the peer catches up. A handler
     that answers with an awaitable holds the connection the same way until its answer is
     written: answers leave in request order, and the frames behind it wait in `_pending`.
+
+    What all connections hold together is bounded too (`--max-buffered-bytes`): each counts
+    its partial frame and unsent answers into `FrameListener.buffered` after every read and
+    write (`_account`), and past the bound the listener closes the ones holding the most.
     """
 
     def __init__(self, server: FrameListener, conn_id: int, *, admitted: bool = False) -> None:
@@ -338,6 +391,8 @@ class _Connection(asyncio.Protocol):
         #: How many bytes `_pending` must hold before there is a frame to answer.
         self._needed = 0
         self._failed = False
+        #: Bytes this connection is counted for in `server.buffered`.
+        self.accounted = 0
 
     @property
     def buffered(self) -> int:
@@ -375,6 +430,7 @@ class _Connection(asyncio.Protocol):
             pending += data
             # While reading is paused, only a transport's last read gets here: keep it.
             if held or len(pending) < self._needed:
+                self._account()
                 return
             data = bytes(pending)
             self._pending = bytearray()
@@ -385,6 +441,39 @@ class _Connection(asyncio.Protocol):
             self.frame_started = None
         elif answered or self.frame_started is None:
             self.frame_started = now
+        self._account()
+
+    def _account(self) -> None:
+        """Count what this connection holds now into `server.buffered`; past the bound, let
+        the server close whoever holds the most."""
+        transport = self.transport
+        held = len(self._pending)
+        if transport is not None:
+            held += transport.get_write_buffer_size()
+        delta = held - self.accounted
+        if delta:
+            self.accounted = held
+            server = self.server
+            server.buffered += delta
+            if delta > 0 and server.buffered > (server.max_buffered_bytes or server.buffered):
+                server.bound_buffers()
+
+    def recount(self) -> int:
+        """What this connection holds now (and is counted for from here on)."""
+        held = len(self._pending)
+        if self.transport is not None:
+            held += self.transport.get_write_buffer_size()
+        self.accounted = held
+        return held
+
+    def abort(self) -> None:
+        """Close at once, dropping what is buffered either way."""
+        self.server.buffered -= self.accounted
+        self.accounted = 0
+        self._failed = True
+        self._pending = bytearray()
+        if self.transport is not None:
+            self.transport.abort()
 
     def _answer(self, buf: bytes) -> bool:
         """Answer the complete frames of `buf` in order, in writes of up to _WRITE_BATCH bytes;
@@ -580,6 +669,7 @@ class _Connection(asyncio.Protocol):
             return
         pending, self._pending = bytes(self._pending), bytearray()
         self._answer(pending)
+        self._account()
         if not self._writing_paused and self._deferred is None and not self._failed:
             self.transport.resume_reading()
 
@@ -623,6 +713,8 @@ class _Connection(asyncio.Protocol):
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
+        self.server.buffered -= self.accounted
+        self.accounted = 0
         self.server.connections.pop(self.conn_id, None)
         self.server.handler.connection_closed(self.conn_id)
 

@@ -15,6 +15,7 @@ DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 9876
 # nsctl.server.config's default, repeated so that `--help` does not import the server.
 DEFAULT_MAX_CONNECTIONS = 10_000
+DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024
 # What `--metrics-port` serves, as nsctl.server.metrics.METRICS has it (a test keeps the two
 # equal), repeated so that `--help` does not import prometheus-client.
 METRICS_HELP = (
@@ -114,6 +115,16 @@ def serve(
             "closed. It also bounds what one connection can make the server buffer.",
         ),
     ] = DEFAULT_MAX_FRAME_LENGTH,
+    max_buffered_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-buffered-bytes",
+            min=65536,
+            help="Bound of the bytes all connections together hold in partial frames and "
+            "unsent answers; when a read or an answer takes them past it, the connection "
+            "holding the most is closed (logged) and the server goes on serving.",
+        ),
+    ] = DEFAULT_MAX_BUFFERED_BYTES,
     log_format: Annotated[
         str,
         typer.Option(
@@ -268,6 +279,7 @@ def serve(
     config.broker_ca = None if broker_require_cert is None else str(broker_require_cert)
     config.max_connections = max_connections
     config.max_frame_length = max_frame_length
+    config.max_buffered_bytes = max_buffered_bytes
     config.answer_cache = answer_cache
     run = _event_loop_runner(event_loop)
     # The demo's keys stay out of the store a real NameServer on this host may use.
