@@ -291,14 +291,20 @@ _nsctl() {
                 --idle-timeout) COMPREPLY=(); return 0 ;;
                 --max-connections) COMPREPLY=(); return 0 ;;
                 --max-frame-length) COMPREPLY=(); return 0 ;;
+                --max-buffered-bytes) COMPREPLY=(); return 0 ;;
+                --log-format) _nsctl_offer "text json"; return 0 ;;
                 --log-level) _nsctl_offer "DEBUG INFO WARNING ERROR"; return 0 ;;
                 --event-loop) _nsctl_offer "asyncio uvloop"; return 0 ;;
                 --tls-cert) compopt -o default; COMPREPLY=(); return 0 ;;
                 --tls-key) compopt -o default; COMPREPLY=(); return 0 ;;
                 --tls-mode) _nsctl_offer "permissive enforcing"; return 0 ;;
                 --admin-allow) COMPREPLY=(); return 0 ;;
+                --broker-allow) COMPREPLY=(); return 0 ;;
+                --broker-require-cert) compopt -o default; COMPREPLY=(); return 0 ;;
+                --metrics-port) COMPREPLY=(); return 0 ;;
+                --metrics-host) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --max-connections --max-frame-length --log-level --event-loop --answer-cache --no-answer-cache --tls-cert --tls-key --tls-mode --admin-allow --demo --debug -h --help" ;;
+            _nsctl_offer "--listen --port --kv-config-path --scan-interval --broker-expire --order-message-enable -c --config --idle-timeout --max-connections --max-frame-length --max-buffered-bytes --log-format --log-level --event-loop --answer-cache --no-answer-cache --tls-cert --tls-key --tls-mode --admin-allow --broker-allow --broker-require-cert --metrics-port --metrics-host --demo --debug -h --help" ;;
         topicclusterlist)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;

@@ -77,16 +77,23 @@ class AnswerCache:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         #: frame up to the opaque's digits -> (frame after them, answer before the opaque,
-        #: answer after it, the two answer parts' total length)
-        self._json: dict[bytes, tuple[bytes, bytes, bytes, int]] = {}
-        #: frame without its opaque -> (answer before the opaque, answer after it, their length)
-        self._binary: dict[bytes, tuple[bytes, bytes, int]] = {}
+        #: answer after it, the two answer parts' total length, slot)
+        self._json: dict[bytes, tuple[bytes, bytes, bytes, int, int]] = {}
+        #: frame without its opaque -> (answer before the opaque, answer after it, their
+        #: length, slot)
+        self._binary: dict[bytes, tuple[bytes, bytes, int, int]] = {}
         #: (is JSON, key) -> bytes held for it, oldest first: what goes when room is needed
         self._costs: dict[tuple[bool, bytes], int] = {}
         self._bytes = 0
         self.generation: int | None = None
         self.hits = 0
         self.admitted = 0
+        #: Hits by slot, one slot per (request code, response code) of the answers admitted:
+        #: the metrics' request counter reads them (`slot_keys[i]` is slot i's pair). Kept
+        #: across generations; a handful of slots (the cacheable codes' outcomes).
+        self.slot_hits: list[int] = []
+        self.slot_keys: list[tuple[int, int]] = []
+        self._slots: dict[tuple[int, int], int] = {}
 
     def __len__(self) -> int:
         return len(self._costs)
@@ -118,6 +125,7 @@ class AnswerCache:
         follows = buf.startswith
         head = _FRAME_HEAD.unpack_from
         append = out.append
+        counts = self.slot_hits
         total = len(buf)
         appended = 0
         hits = 0
@@ -134,7 +142,7 @@ class AnswerCache:
                 entry = json_get(buf[offset:start])
                 if entry is None:
                     break
-                after, before_opaque, after_opaque, size = entry
+                after, before_opaque, after_opaque, size, slot = entry
                 stop = end - len(after)
                 if not follows(after, stop):
                     break
@@ -150,7 +158,7 @@ class AnswerCache:
                 found = binary_get(buf[offset:start] + buf[stop:end])
                 if found is None:
                     break
-                before_opaque, after_opaque, size = found
+                before_opaque, after_opaque, size, slot = found
                 digits = buf[start:stop]
             else:
                 break
@@ -159,6 +167,7 @@ class AnswerCache:
             append(after_opaque)
             appended += size + stop - start
             hits += 1
+            counts[slot] += 1
             offset = end
             if appended >= room:
                 break
@@ -207,14 +216,23 @@ class AnswerCache:
         key = frame[:start] if is_json else frame[:start] + frame[stop:]
         self._forget(is_json, key)  # a JSON entry with the same start and another ending
         self._make_room(cost)
+        slot = self._slot(request.code, response.code)
         if is_json:
-            self._json[key] = (frame[stop:], before_opaque, after_opaque, size)
+            self._json[key] = (frame[stop:], before_opaque, after_opaque, size, slot)
         else:
-            self._binary[key] = (before_opaque, after_opaque, size)
+            self._binary[key] = (before_opaque, after_opaque, size, slot)
         self._costs[(is_json, key)] = cost
         self._bytes += cost
         self.admitted += 1
         return True
+
+    def _slot(self, code: int, outcome: int) -> int:
+        slot = self._slots.get((code, outcome))
+        if slot is None:
+            slot = self._slots[(code, outcome)] = len(self.slot_keys)
+            self.slot_keys.append((code, outcome))
+            self.slot_hits.append(0)
+        return slot
 
     def _forget(self, is_json: bool, key: bytes) -> None:
         cost = self._costs.pop((is_json, key), None)

@@ -120,6 +120,20 @@ LOOPBACK_NETWORKS: tuple[Network, ...] = (
 )
 
 
+#: nsctl's own keys in a `-c` file: read at start-up, never reported by GET_NAMESRV_CONFIG
+#: (an allow-list is not for every reader) nor changed by UPDATE_NAMESRV_CONFIG.
+BROKER_ALLOW_KEY = "nsctl.brokerAllow"
+NSCTL_FILE_KEYS = frozenset({BROKER_ALLOW_KEY})
+
+
+def parse_network_list(text: str) -> tuple[Network, ...]:
+    """`CIDR[,CIDR...]` (blanks around items allowed); ValueError for an empty list or item."""
+    items = text.split(",")
+    if any(not item.strip() for item in items):
+        raise ValueError(f"empty entry in the list {text!r}")
+    return parse_networks(items)
+
+
 def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
     """CIDR blocks ("10.0.0.0/8") or single addresses; ValueError names the bad one."""
     networks = []
@@ -130,6 +144,10 @@ def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
             raise ValueError(f"not an address or CIDR block: {text!r} ({exc})") from None
     return tuple(networks)
 
+
+#: Default of `--max-buffered-bytes`: what all connections together may make the server hold
+#: in partial frames and unsent answers.
+DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024
 
 #: Default of `--max-connections`: far above what a cluster's brokers and clients need, far
 #: below the file descriptors a process may get.
@@ -145,6 +163,9 @@ class TLSSettings:
     cert_file: str
     key_file: str
     mode: str = "permissive"
+    #: Ask peers for a certificate and verify any they give against this CA file (the peer
+    #: may still connect without one; `--broker-require-cert` decides what it may do).
+    client_ca: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in TLS_MODES:
@@ -259,10 +280,18 @@ class NamesrvConfig:
         self.tls: TLSSettings | None = None
         #: Peers whose admin requests (Dispatcher.ADMIN_CODES) are served.
         self.admin_allow: tuple[Network, ...] = LOOPBACK_NETWORKS
+        #: Peers whose broker-side writes (Dispatcher.BROKER_WRITE_CODES) are served; None: all.
+        self.broker_allow: tuple[Network, ...] | None = None
+        #: Serve broker-side writes only over TLS from peers with a certificate this CA file
+        #: verified (`serve --broker-require-cert`); None: no certificate needed.
+        self.broker_ca: str | None = None
         self.max_connections = DEFAULT_MAX_CONNECTIONS
         #: Largest frame accepted, length word included (Java: 16 MiB). It also bounds what one
         #: connection can make the server buffer: complete frames are answered at once.
         self.max_frame_length = DEFAULT_MAX_FRAME_LENGTH
+        #: Bytes all connections together may hold in partial frames and unsent answers; past
+        #: it the connection holding the most is closed (server.FrameListener.bound_buffers).
+        self.max_buffered_bytes = DEFAULT_MAX_BUFFERED_BYTES
         #: Answer repeated read requests from the cache of encoded answers (server.answer_cache).
         self.answer_cache = True
         #: Stamp of the last change of a setting (nsctl.server.changes).
@@ -319,12 +348,19 @@ class NamesrvConfig:
         except ProtocolError as exc:
             raise ConfigError(str(exc)) from None
         values = {k: parse_value(k, v) for k, v in properties.items() if k in DEFAULTS}
+        broker_allow = self.broker_allow
+        if BROKER_ALLOW_KEY in properties:
+            try:
+                broker_allow = parse_network_list(properties[BROKER_ALLOW_KEY])
+            except ValueError as exc:
+                raise ConfigError(f"{BROKER_ALLOW_KEY}: {exc}", key=BROKER_ALLOW_KEY) from None
         for key, value in properties.items():
             self.file_keys.add(key)
             if key in values:
                 self._values[key] = values[key]
-            else:
+            elif key not in NSCTL_FILE_KEYS:
                 self._extra[key] = value
+        self.broker_allow = broker_allow
         self._values["configStorePath"] = location
         self.generation = next_stamp()
         # The black list is fixed from here on, whatever a later update says.

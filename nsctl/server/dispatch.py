@@ -48,8 +48,10 @@ from nsctl.protocol.models import BrokerMemberGroup, KVTable, TopicRouteData
 from nsctl.protocol.properties import parse_properties
 from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
+from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import Registration, RouteTable, route_wire
+from nsctl.server.stats import ServerStats
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,25 @@ ADMIN_CODES = frozenset(
         RequestCode.UPDATE_NAMESRV_CONFIG,
     }
 )
+
+
+#: What brokers write into the NameServer's tables (QUERY_DATA_VERSION renews a broker's
+#: liveness): served only to `broker_allow` peers, and with `broker_ca`, only over TLS from a
+#: peer whose certificate that CA verified.
+BROKER_WRITE_CODES = frozenset(
+    {
+        RequestCode.REGISTER_BROKER,
+        RequestCode.UNREGISTER_BROKER,
+        RequestCode.BROKER_HEARTBEAT,
+        RequestCode.QUERY_DATA_VERSION,
+        RequestCode.REGISTER_TOPIC_IN_NAMESRV,
+    }
+)
+_GUARDED_CODES = ADMIN_CODES | BROKER_WRITE_CODES
+
+#: A refused broker write is logged at most once per this many seconds for the same source,
+#: code and claimed broker (a rogue broker retries every few seconds).
+REFUSAL_LOG_INTERVAL = 10.0
 
 
 def monotonic_ms() -> int:
@@ -111,6 +132,12 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.started_ms = clock()
+        #: Counters (the NameServer puts its own here, shared with its connections).
+        self.stats = ServerStats()
+        #: conn -> whether its peer gave a certificate `config.broker_ca` verified (the
+        #: NameServer sets it; in-process callers have no connection and are trusted).
+        self.peer_verified: Callable[[Hashable], bool] = lambda conn: False
+        self._refusals_logged: dict[tuple, float] = {}
         self._register_bodies = RegisterBodyCache(table.broker_live_table)
         C = RequestCode
         self._handlers: dict[int, Handler] = {
@@ -152,12 +179,15 @@ class Dispatcher:
             return None
         handler = self._handlers.get(request.code)
         try:
-            if (
-                request.code in ADMIN_CODES
-                and peer_host is not None
-                and not self.admin_allowed(peer_host)
-            ):
-                response = self._refuse_admin(request, peer_host)
+            refusal = None
+            if request.code in _GUARDED_CODES and peer_host is not None:
+                if request.code in ADMIN_CODES:
+                    if not self.admin_allowed(peer_host):
+                        refusal = self._refuse_admin(request, peer_host)
+                else:
+                    refusal = self._check_broker_write(request, conn, peer_host)
+            if refusal is not None:
+                response = refusal
             elif handler is None:
                 response = _reply(
                     request,
@@ -182,13 +212,49 @@ class Dispatcher:
         return not self.config.flag("needWaitForService") or self._service_ready()
 
     def admin_allowed(self, peer_host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(peer_host)
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
-        return any(address in network for network in self.config.admin_allow)
+        return _address_in(peer_host, self.config.admin_allow)
+
+    def _check_broker_write(
+        self, request: RemotingCommand, conn: Hashable, peer_host: str
+    ) -> RemotingCommand | None:
+        """None when the broker-side write may be served, else the NO_PERMISSION answer."""
+        config = self.config
+        why = None
+        if config.broker_allow is not None and not _address_in(peer_host, config.broker_allow):
+            allowed = ", ".join(_show_network(n) for n in config.broker_allow) or "nowhere"
+            why = f"allowed from {allowed} (nsctl serve --broker-allow)"
+        elif config.broker_ca is not None and not self.peer_verified(conn):
+            why = "needs a TLS client certificate (nsctl serve --broker-require-cert)"
+        if why is None:
+            return None
+        name = RequestCode(request.code).name
+        self.stats.bump(self.stats.broker_refusals, request.code)
+        ext = java_ext(request)
+        claimed = {
+            "broker_name": ext.get("brokerName"),
+            "broker_addr": ext.get("brokerAddr"),
+            "cluster": ext.get("clusterName"),
+        }
+        if request.code == RequestCode.REGISTER_TOPIC_IN_NAMESRV:
+            claimed["topic"] = ext.get("topic")
+        key = (peer_host, request.code, claimed["broker_name"], claimed["broker_addr"])
+        now = time.monotonic()
+        logged = self._refusals_logged
+        if logged.get(key, float("-inf")) <= now:
+            if len(logged) >= 4096:
+                logged.clear()
+            logged[key] = now + REFUSAL_LOG_INTERVAL
+            # What a peer claims is shown escaped: a line break must not forge a log line.
+            shown = ", ".join(f"{k} {_printable(_java(v))}" for k, v in claimed.items())
+            log.warning(
+                "broker write %s refused for %s (claimed %s): %s",
+                name,
+                peer_host,
+                shown,
+                why,
+                extra=event("broker.write_refused", source=peer_host, code=name, **claimed),
+            )
+        return _reply(request, ResponseCode.NO_PERMISSION, f"{name} refused for {peer_host}: {why}")
 
     def _refuse_admin(self, request: RemotingCommand, peer_host: str) -> RemotingCommand:
         allowed = ", ".join(_show_network(n) for n in self.config.admin_allow) or "nowhere"
@@ -196,13 +262,30 @@ class Dispatcher:
             f"admin request {RequestCode(request.code).name} refused for {peer_host}: "
             f"allowed from {allowed} (nsctl serve --admin-allow)"
         )
-        log.warning("%s", remark)
+        log.warning(
+            "%s",
+            remark,
+            extra=event(
+                "admin.write_refused", source=peer_host, code=RequestCode(request.code).name
+            ),
+        )
         return _reply(request, ResponseCode.NO_PERMISSION, remark)
 
     def connection_closed(self, conn: Hashable) -> None:
         for cluster, addr in self.table.connection_closed(conn):
             self._register_bodies.forget(cluster, addr)
-            log.info("broker %s (%s) removed: its connection closed", addr, cluster)
+            self.stats.bump(self.stats.broker_removals, "connection_closed")
+            log.info(
+                "broker %s (%s) removed: its connection closed",
+                addr,
+                cluster,
+                extra=event(
+                    "broker.unregistered",
+                    reason="connection_closed",
+                    broker_addr=addr,
+                    cluster=cluster,
+                ),
+            )
 
     # ------------------------------------------------------------------------------------------
     # KV config
@@ -212,6 +295,13 @@ class Dispatcher:
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
         self.kv.put(h.namespace, h.key, h.value)
+        log.info(
+            "KV %s/%s set (%d characters)",
+            h.namespace,
+            h.key,
+            len(h.value or ""),
+            extra=event("kv.changed", op="put", namespace=h.namespace, key=h.key),
+        )
         return _reply(request)
 
     def get_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
@@ -229,6 +319,12 @@ class Dispatcher:
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
         self.kv.delete(h.namespace, h.key)
+        log.info(
+            "KV %s/%s deleted",
+            h.namespace,
+            h.key,
+            extra=event("kv.changed", op="delete", namespace=h.namespace, key=h.key),
+        )
         return _reply(request)
 
     def get_kv_list(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
@@ -276,6 +372,7 @@ class Dispatcher:
             enable_acting_master=h.enable_acting_master,
             zone_name=h.zone_name,
         )
+        known = (h.cluster_name, h.broker_addr) in self.table.broker_live_table
         outcome = self.table.register_broker(
             registration,
             conn=conn,
@@ -284,6 +381,24 @@ class Dispatcher:
         )
         if not outcome.accepted:
             return _reply(request, SYSTEM_ERROR, "register broker failed", ext={})
+        self.stats.broker_registrations += 1
+        if not known and (h.cluster_name, h.broker_addr) in self.table.broker_live_table:
+            log.info(
+                "broker %s (%s/%s, id %d) registered with %d topics",
+                h.broker_addr,
+                h.cluster_name,
+                h.broker_name,
+                h.broker_id,
+                len(wrapper.topic_config_table),
+                extra=event(
+                    "broker.registered",
+                    broker_addr=h.broker_addr,
+                    cluster=h.cluster_name,
+                    broker_name=h.broker_name,
+                    broker_id=h.broker_id,
+                    topics=len(wrapper.topic_config_table),
+                ),
+            )
         ext = {}
         if outcome.ha_server_addr is not None:
             ext["haServerAddr"] = outcome.ha_server_addr
@@ -303,7 +418,20 @@ class Dispatcher:
         h = UnRegisterBrokerRequestHeader.from_request(request)
         # Answered SUCCESS either way, as 5.3.3 does (it queues the request and answers at once).
         if self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name):
-            log.info("broker %s (%s/%s) unregistered", h.broker_addr, h.cluster_name, h.broker_name)
+            self.stats.bump(self.stats.broker_removals, "unregistered")
+            log.info(
+                "broker %s (%s/%s) unregistered",
+                h.broker_addr,
+                h.cluster_name,
+                h.broker_name,
+                extra=event(
+                    "broker.unregistered",
+                    reason="request",
+                    broker_addr=h.broker_addr,
+                    cluster=h.cluster_name,
+                    broker_name=h.broker_name,
+                ),
+            )
         else:
             log.info(
                 "UNREGISTER_BROKER for %s (%s/%s): no such broker registered, nothing removed",
@@ -481,19 +609,31 @@ class Dispatcher:
             log.warning(
                 "UPDATE_NAMESRV_CONFIG refused (black-listed keys %s): nothing changed",
                 ", ".join(result.refused),
+                extra=event("config.update_refused", keys=result.refused),
             )
             return _reply(request, ResponseCode.NO_PERMISSION, BLACK_LIST_REMARK)
         # Java answers SUCCESS whatever it took; the log says what this server did.
         if result.changed:
             changes = (f"{k} {old} -> {new}" for k, (old, new) in result.changed.items())
-            log.info("configuration updated: %s", ", ".join(changes))
+            log.info(
+                "configuration updated: %s",
+                ", ".join(changes),
+                extra=event(
+                    "config.changed",
+                    changes={k: {"old": o, "new": n} for k, (o, n) in result.changed.items()},
+                ),
+            )
         if result.unchanged:
             log.info(
                 "UPDATE_NAMESRV_CONFIG: already set, unchanged: %s", ", ".join(result.unchanged)
             )
         if result.ignored:
             reasons = (f"{k} ({why})" for k, why in result.ignored.items())
-            log.warning("UPDATE_NAMESRV_CONFIG: ignored %s", "; ".join(reasons))
+            log.warning(
+                "UPDATE_NAMESRV_CONFIG: ignored %s",
+                "; ".join(reasons),
+                extra=event("config.update_ignored", reasons=dict(result.ignored)),
+            )
         if not properties:
             log.info("UPDATE_NAMESRV_CONFIG without settings: nothing changed")
         return _reply(request)
@@ -575,10 +715,26 @@ def _show_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str
     return str(network.network_address) if single else str(network)
 
 
+def _address_in(
+    peer_host: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    try:
+        address = ipaddress.ip_address(peer_host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+    return any(address in network for network in networks)
+
+
 def _ext(request: RemotingCommand, name: str) -> str | None:
     """One ext field as Java reads it: "" is a value, except over ROCKETMQ headers, where Java
     reads a zero-length value as null."""
     return java_ext(request).get(name)
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else repr(text)
 
 
 def _java(value: str | None) -> str:

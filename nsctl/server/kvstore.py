@@ -103,6 +103,10 @@ class KVStore:
         entries = self._table.get(namespace)
         return None if entries is None else _values(entries)
 
+    def key_count(self) -> int:
+        """Keys in all namespaces (safe to call from another thread: copies in C calls)."""
+        return sum(map(len, list(self._table.values())))
+
     def has_namespace(self, namespace: str) -> bool:
         return namespace in self._table
 

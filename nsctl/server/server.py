@@ -19,6 +19,7 @@ does, so that TLS and plaintext can share the port. Either way every connection 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import inspect
@@ -26,6 +27,7 @@ import itertools
 import logging
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -36,8 +38,11 @@ from nsctl.protocol.frame import DEFAULT_MAX_FRAME_LENGTH, decode_payload, encod
 from nsctl.server.answer_cache import CACHEABLE_CODES, AnswerCache
 from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
+from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
 from nsctl.server.route_table import RouteTable
+from nsctl.server.stats import LATENCY_BOUNDS_NS as _LATENCY_BOUNDS_NS
+from nsctl.server.stats import NO_ANSWER, ServerStats
 
 if TYPE_CHECKING:
     from nsctl.server.tls import SniffingListener
@@ -48,6 +53,7 @@ log = logging.getLogger(__name__)
 #: few writes, and a peer that stops reading is noticed within one batch.
 _WRITE_BATCH = 256 * 1024
 _LENGTH = struct.Struct(">i")
+_bucket = bisect.bisect_left
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,12 @@ class FrameListener:
         self._server: asyncio.base_events.Server | None = None
         self._listener: SniffingListener | None = None
         self._refusals = _Throttle(interval=1.0)
+        #: Bytes the connections hold in partial frames and unsent answers, as each last
+        #: counted itself (unsent answers leave without telling: this may be above the truth
+        #: until `bound_buffers` counts again).
+        self.buffered = 0
+        #: What the connections count (read by `nsctl.server.metrics` when scraped).
+        self.stats = ServerStats()
 
     @property
     def address(self) -> str:
@@ -139,6 +151,7 @@ class FrameListener:
         limit = self.max_connections
         if count < limit:
             return True
+        self.stats.bump(self.stats.connections_closed, "max_connections")
         folded = self._refusals.fire(asyncio.get_running_loop().time())
         if folded is not None:
             more = f"; {folded} more refused since the last such line" if folded else ""
@@ -148,8 +161,50 @@ class FrameListener:
                 count,
                 limit,
                 more,
+                extra=event("connection.dropped", reason="max_connections", peer=peer, open=count),
             )
         return False
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        """Bound of `buffered` (0: none); the NameServer's comes from its config."""
+        return 0
+
+    def bound_buffers(self) -> None:
+        """`buffered` passed `max_buffered_bytes`: count every connection afresh, and while
+        they hold more than the bound, close the one that holds the most (the furthest
+        behind: the peer not reading its answers, or trickling in the largest frame)."""
+        limit = self.max_buffered_bytes
+        connections = list(self.connections.values())
+        total = sum(connection.recount() for connection in connections)
+        self.buffered = total
+        if total <= limit:
+            return
+        connections.sort(key=lambda c: c.accounted, reverse=True)
+        for connection in connections:
+            if self.buffered <= limit:
+                break
+            held = connection.accounted
+            if held == 0:
+                break
+            log.warning(
+                "closing connection from %s: it holds %d bytes of partial frames and unsent "
+                "answers, the most of all, and all connections together held %d "
+                "(--max-buffered-bytes %d)",
+                connection.peer,
+                held,
+                total,
+                limit,
+                extra=event(
+                    "connection.dropped",
+                    reason="buffer_bound",
+                    peer=connection.peer,
+                    held=held,
+                    total=total,
+                ),
+            )
+            self.stats.bump(self.stats.connections_closed, "buffer_bound")
+            connection.abort()
 
     async def close(self) -> None:
         """Stop listening, close every connection and wait until they are gone."""
@@ -179,9 +234,15 @@ class NameServer(FrameListener):
             max_frame_length=config.max_frame_length,
             backlog=config.number("serverSocketBacklog"),
         )
+        self.dispatcher.stats = self.stats
+        self.dispatcher.peer_verified = self._peer_verified
         #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
         self.answer_cache = AnswerCache() if config.answer_cache else None
         self._housekeeping: asyncio.Task | None = None
+
+    def _peer_verified(self, conn: Hashable) -> bool:
+        connection = self.connections.get(conn)  # type: ignore[call-overload]
+        return connection is not None and connection.cert_verified
 
     @property
     def idle_timeout(self) -> int:
@@ -191,6 +252,10 @@ class NameServer(FrameListener):
     @property
     def max_connections(self) -> int:
         return self.config.max_connections
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        return self.config.max_buffered_bytes
 
     async def start(self) -> None:
         """Load the KV store, listen, and start the expiry scan. Raises if either fails
@@ -206,7 +271,13 @@ class NameServer(FrameListener):
         self.config.set("listenPort", self.port)  # report the port chosen for port 0
         self._housekeeping = loop.create_task(self._scan_brokers_forever())
         tls = f", TLS {self.config.tls.mode}" if self.config.tls is not None else ""
-        log.info("NameServer listening on %s (KV config %s%s)", self.address, self.kv.path, tls)
+        log.info(
+            "NameServer listening on %s (KV config %s%s)",
+            self.address,
+            self.kv.path,
+            tls,
+            extra=event("server.started", address=self.address, kv_config=str(self.kv.path)),
+        )
 
     def _tls_listener(self) -> SniffingListener:
         from nsctl.server.tls import SniffingListener, server_context
@@ -241,10 +312,16 @@ class NameServer(FrameListener):
 
     def scan_brokers(self) -> None:
         for broker in self.table.scan_not_active(self.dispatcher.clock()):
+            self.stats.broker_expiries += 1
             log.warning(
                 "broker %s (%s) expired: no heartbeat in time",
                 broker.broker_addr,
                 broker.cluster_name,
+                extra=event(
+                    "broker.expired",
+                    broker_addr=broker.broker_addr,
+                    cluster=broker.cluster_name,
+                ),
             )
             connection = self.connections.get(broker.conn) if broker.conn is not None else None
             if connection is not None:
@@ -257,7 +334,11 @@ class NameServer(FrameListener):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
         await self.close()
-        log.info("NameServer on %s stopped", self.address)
+        log.info(
+            "NameServer on %s stopped",
+            self.address,
+            extra=event("server.stopped", address=self.address),
+        )
 
 
 class _Connection(asyncio.Protocol):
@@ -276,6 +357,10 @@ class _Connection(asyncio.Protocol):
     unanswered in `_pending` (at most one read's worth) until the peer catches up. A handler
     that answers with an awaitable holds the connection the same way until its answer is
     written: answers leave in request order, and the frames behind it wait in `_pending`.
+
+    What all connections hold together is bounded too (`--max-buffered-bytes`): each counts
+    its partial frame and unsent answers into `FrameListener.buffered` after every read and
+    write (`_account`), and past the bound the listener closes the ones holding the most.
     """
 
     def __init__(self, server: FrameListener, conn_id: int, *, admitted: bool = False) -> None:
@@ -286,7 +371,10 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.peer_host = "?"  # never an allowed admin address until the peer is known
+        #: Whether the peer gave a TLS certificate the server's client CA verified.
+        self.cert_verified = False
         self.loop = asyncio.get_running_loop()
+        self.stats = server.stats
         self.last_activity = self.loop.time()
         #: When the frame now being received started: a frame trickled in byte by byte keeps
         #: a connection active, yet must not hold its buffer forever.
@@ -303,6 +391,8 @@ class _Connection(asyncio.Protocol):
         #: How many bytes `_pending` must hold before there is a frame to answer.
         self._needed = 0
         self._failed = False
+        #: Bytes this connection is counted for in `server.buffered`.
+        self.accounted = 0
 
     @property
     def buffered(self) -> int:
@@ -315,6 +405,9 @@ class _Connection(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Only set when the context verifies peers (TLSSettings.client_ca): then a certificate
+        # is here only if it was verified.
+        self.cert_verified = bool(transport.get_extra_info("peercert"))
         peer = transport.get_extra_info("peername")
         if peer:
             self.peer_host = str(peer[0])
@@ -330,12 +423,14 @@ class _Connection(asyncio.Protocol):
         now = self.last_activity = self.loop.time()
         if self._failed:
             return
+        self.stats.bytes_in += len(data)
         pending = self._pending
         held = self._writing_paused or self._deferred is not None
         if pending or held:
             pending += data
             # While reading is paused, only a transport's last read gets here: keep it.
             if held or len(pending) < self._needed:
+                self._account()
                 return
             data = bytes(pending)
             self._pending = bytearray()
@@ -346,6 +441,39 @@ class _Connection(asyncio.Protocol):
             self.frame_started = None
         elif answered or self.frame_started is None:
             self.frame_started = now
+        self._account()
+
+    def _account(self) -> None:
+        """Count what this connection holds now into `server.buffered`; past the bound, let
+        the server close whoever holds the most."""
+        transport = self.transport
+        held = len(self._pending)
+        if transport is not None:
+            held += transport.get_write_buffer_size()
+        delta = held - self.accounted
+        if delta:
+            self.accounted = held
+            server = self.server
+            server.buffered += delta
+            if delta > 0 and server.buffered > (server.max_buffered_bytes or server.buffered):
+                server.bound_buffers()
+
+    def recount(self) -> int:
+        """What this connection holds now (and is counted for from here on)."""
+        held = len(self._pending)
+        if self.transport is not None:
+            held += self.transport.get_write_buffer_size()
+        self.accounted = held
+        return held
+
+    def abort(self) -> None:
+        """Close at once, dropping what is buffered either way."""
+        self.server.buffered -= self.accounted
+        self.accounted = 0
+        self._failed = True
+        self._pending = bytearray()
+        if self.transport is not None:
+            self.transport.abort()
 
     def _answer(self, buf: bytes) -> bool:
         """Answer the complete frames of `buf` in order, in writes of up to _WRITE_BATCH bytes;
@@ -360,9 +488,19 @@ class _Connection(asyncio.Protocol):
         total = len(buf)
         if cache is not None:
             cache.sync(dispatcher.state_generation())
+        clock = time.perf_counter_ns
         while True:
             if cache is not None:
+                hits = cache.hits
+                started = clock()
                 offset, added = cache.answer_hits(buf, offset, out, _WRITE_BATCH - size)
+                if added:
+                    # stats.hit_latency.observe, inline: this runs once per run of hits
+                    elapsed = clock() - started
+                    count = cache.hits - hits
+                    histogram = self.stats.hit_latency
+                    histogram.counts[_bucket(_LATENCY_BOUNDS_NS, elapsed // count)] += count
+                    histogram.sum_ns += elapsed
                 size += added
             if size < _WRITE_BATCH:
                 if total - offset < 4:
@@ -427,11 +565,17 @@ class _Connection(asyncio.Protocol):
         self, buf: bytes, start: int, end: int, cache: AnswerCache | None
     ) -> bytes | RawAnswer | None:
         """The normal path for the frame buf[start:end]: decode, dispatch, encode; the answer
-        may enter the cache. An awaitable answer starts `_deferred` and gives None here."""
+        may enter the cache. An awaitable answer starts `_deferred` and gives None here.
+        Answers made here are counted in `stats` with their latency (decode to encoded)."""
+        started = time.perf_counter_ns()
         request = decode_payload(buf[start + 4 : end])
         dispatcher = self.server.handler
         response = dispatcher.handle(request, self.conn_id, self.peer_host)
-        if response is None or isinstance(response, RawAnswer):
+        if response is None:
+            if not request.is_response:
+                self.stats.answered(request.code, NO_ANSWER, time.perf_counter_ns() - started)
+            return None
+        if isinstance(response, RawAnswer):
             return response
         if inspect.isawaitable(response):
             self._deferred = self.loop.create_task(self._finish(request, response))
@@ -439,9 +583,14 @@ class _Connection(asyncio.Protocol):
         encoded = self._encode(request, response)
         if encoded is None:
             return None
-        if cache is not None and request.code in CACHEABLE_CODES and dispatcher.answers_settled():
+        cacheable = request.code in CACHEABLE_CODES
+        if cacheable and cache is not None and dispatcher.answers_settled():
             cache.sync(dispatcher.state_generation())
             cache.admit(buf[start:end], request, response, encoded)
+        stats = self.stats
+        stats.answered(request.code, response.code, time.perf_counter_ns() - started)
+        if cacheable:
+            stats.cache_misses += 1
         return encoded
 
     @staticmethod
@@ -481,14 +630,22 @@ class _Connection(asyncio.Protocol):
         """A malformed frame: the stream is out of sync. Answer what came before it, close."""
         if out:
             self._write(out)
-        log.warning("closing connection from %s: malformed frame: %s", self.peer, reason)
+        log.warning(
+            "closing connection from %s: malformed frame: %s",
+            self.peer,
+            reason,
+            extra=event("connection.dropped", reason="malformed_frame", peer=self.peer),
+        )
+        self.stats.bump(self.stats.connections_closed, "malformed_frame")
         self._failed = True
         self._pending = bytearray()
         self.close()
 
     def _write(self, out: list[bytes]) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            data = out[0] if len(out) == 1 else b"".join(out)
+            self.stats.bytes_out += len(data)
+            self.transport.write(data)
 
     def pause_writing(self) -> None:
         # The peer does not read its answers: stop reading its requests until it does.
@@ -512,6 +669,7 @@ class _Connection(asyncio.Protocol):
             return
         pending, self._pending = bytes(self._pending), bytearray()
         self._answer(pending)
+        self._account()
         if not self._writing_paused and self._deferred is None and not self._failed:
             self.transport.resume_reading()
 
@@ -521,7 +679,13 @@ class _Connection(asyncio.Protocol):
         started = self.frame_started
         receiving_for = now - started if started is not None and self._pending else 0.0
         if idle_for >= self.idle_timeout:
-            log.info("closing connection from %s: idle for %.0f s", self.peer, idle_for)
+            log.info(
+                "closing connection from %s: idle for %.0f s",
+                self.peer,
+                idle_for,
+                extra=event("connection.dropped", reason="idle", peer=self.peer),
+            )
+            self.stats.bump(self.stats.connections_closed, "idle")
             self.close()
         elif receiving_for >= self.idle_timeout:
             log.warning(
@@ -531,7 +695,9 @@ class _Connection(asyncio.Protocol):
                 receiving_for,
                 len(self._pending),
                 _expected(self._pending) or "?",
+                extra=event("connection.dropped", reason="slow_frame", peer=self.peer),
             )
+            self.stats.bump(self.stats.connections_closed, "slow_frame")
             self.close()
         else:
             wait = self.idle_timeout - max(idle_for, receiving_for)
@@ -547,6 +713,8 @@ class _Connection(asyncio.Protocol):
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
+        self.server.buffered -= self.accounted
+        self.accounted = 0
         self.server.connections.pop(self.conn_id, None)
         self.server.handler.connection_closed(self.conn_id)
 

@@ -21,6 +21,7 @@ import ssl
 from collections.abc import Callable
 
 from nsctl.server.config import TLSSettings, TLSSetupError
+from nsctl.server.events import event
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,15 @@ def server_context(settings: TLSSettings) -> ssl.SSLContext:
         raise TLSSetupError(
             f"cannot load TLS certificate {settings.cert_file} / key {settings.key_file}: {reason}"
         ) from exc
+    if settings.client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=settings.client_ca)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise TLSSetupError(f"cannot load CA file {settings.client_ca}: {reason}") from exc
+        # A peer without a certificate still connects (clients need none); one whose
+        # certificate this CA does not verify fails the handshake.
+        context.verify_mode = ssl.CERT_OPTIONAL
     return context
 
 
@@ -114,7 +124,11 @@ class SniffingListener:
         try:
             first = await asyncio.wait_for(_peek_first_byte(conn), self.first_byte_timeout)
         except asyncio.TimeoutError:
-            log.info("closing connection from %s: it sent nothing", peer)
+            log.info(
+                "closing connection from %s: it sent nothing",
+                peer,
+                extra=event("connection.dropped", reason="idle", peer=peer),
+            )
             conn.close()
             return
         except OSError:
@@ -125,7 +139,11 @@ class SniffingListener:
             return
         tls = first[0] == TLS_HANDSHAKE_BYTE
         if not tls and self.enforcing:
-            log.warning("closing plaintext connection from %s: TLS is enforced", peer)
+            log.warning(
+                "closing plaintext connection from %s: TLS is enforced",
+                peer,
+                extra=event("connection.dropped", reason="tls_enforced", peer=peer),
+            )
             conn.close()
             return
         try:

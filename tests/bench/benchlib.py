@@ -40,12 +40,15 @@ def report(label: str, times: list[float]) -> None:
     )
 
 
-def start_serve(args: list[str], what: str = "nsctl serve") -> tuple[subprocess.Popen, str]:
-    """`nsctl serve --port 0 ARGS` as a process, once it listens; (process, "host:port")."""
+def start_serve(
+    args: list[str], what: str = "nsctl serve", *, source: Path = ROOT
+) -> tuple[subprocess.Popen, str]:
+    """`nsctl serve --port 0 ARGS` as a process, once it listens; (process, "host:port").
+    `source`: the checkout whose nsctl runs (another revision's, to compare)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "nsctl.cli.main", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
-        cwd=ROOT,
+        cwd=source,
     )
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], 30)

@@ -15,6 +15,23 @@ DEFAULT_LISTEN = "127.0.0.1"
 DEFAULT_PORT = 9876
 # nsctl.server.config's default, repeated so that `--help` does not import the server.
 DEFAULT_MAX_CONNECTIONS = 10_000
+DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024
+# What `--metrics-port` serves, as nsctl.server.metrics.METRICS has it (a test keeps the two
+# equal), repeated so that `--help` does not import prometheus-client.
+METRICS_HELP = (
+    "nsctl_requests_total counter (code, outcome; answer-cache hits included); "
+    "nsctl_request_duration_seconds histogram (code; dispatched requests); "
+    "nsctl_answer_cache_hit_duration_seconds histogram; "
+    "nsctl_answer_cache_hits_total counter; nsctl_answer_cache_misses_total counter; "
+    "nsctl_answer_cache_entries gauge; nsctl_answer_cache_bytes gauge; nsctl_brokers gauge; "
+    "nsctl_clusters gauge; nsctl_topics gauge; nsctl_connections gauge; nsctl_kv_keys gauge; "
+    "nsctl_broker_registrations_total counter; nsctl_broker_expiries_total counter; "
+    "nsctl_broker_removals_total counter (reason); "
+    "nsctl_broker_write_refusals_total counter (code); "
+    "nsctl_connections_closed_total counter (reason); nsctl_received_bytes_total counter; "
+    "nsctl_sent_bytes_total counter; process_* (prometheus-client's process collector). "
+    "See README, 'Metrics'."
+)
 
 
 @app.command(
@@ -98,6 +115,26 @@ def serve(
             "closed. It also bounds what one connection can make the server buffer.",
         ),
     ] = DEFAULT_MAX_FRAME_LENGTH,
+    max_buffered_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-buffered-bytes",
+            min=65536,
+            help="Bound of the bytes all connections together hold in partial frames and "
+            "unsent answers; when a read or an answer takes them past it, the connection "
+            "holding the most is closed (logged) and the server goes on serving.",
+        ),
+    ] = DEFAULT_MAX_BUFFERED_BYTES,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="text, or json: one JSON object per line (time, level, logger, event, "
+            "message and the event's fields; see README, 'Log events'). The ready line on "
+            "stdout stays text.",
+            autocompletion=lambda: ["text", "json"],
+        ),
+    ] = "text",
     log_level: Annotated[
         str,
         typer.Option(
@@ -163,6 +200,47 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    broker_allow: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--broker-allow",
+            metavar="CIDR[,CIDR...]",
+            help="Accept broker-side writes (REGISTER_BROKER, UNREGISTER_BROKER, "
+            "BROKER_HEARTBEAT, QUERY_DATA_VERSION, REGISTER_TOPIC_IN_NAMESRV) only from these "
+            "addresses; others get NO_PERMISSION (16) and a log line naming the source and the "
+            "broker it claimed. Repeatable; reads stay open to all. Also nsctl.brokerAllow in "
+            "-c; the option wins. [default: from anywhere, as Java]",
+            show_default=False,
+        ),
+    ] = None,
+    broker_require_cert: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--broker-require-cert",
+            metavar="CA_FILE",
+            help="With TLS: accept broker-side writes only over TLS from peers whose "
+            "certificate this CA verified (peers are asked for one; clients need none).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus/OpenMetrics text at http://--metrics-host:PORT/metrics "
+            "(0: a free port, logged). Without it, no metrics endpoint. Metrics (type, labels): "
+            + METRICS_HELP,
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option("--metrics-host", help="Address the metrics endpoint binds."),
+    ] = "127.0.0.1",
     demo: Annotated[
         bool,
         typer.Option(
@@ -181,7 +259,7 @@ def serve(
     from nsctl.server.config import ConfigError, TLSSetupError
     from nsctl.server.kvstore import KVStoreError
 
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format)
     try:
         config = build_config(
             config_file=config_file,
@@ -193,12 +271,15 @@ def serve(
             order_message_enable=order_message_enable,
             idle_timeout=idle_timeout,
             admin_allow=admin_allow,
+            broker_allow=broker_allow,
         )
     except ConfigError as exc:
         _fail(str(exc), code=2)
-    config.tls = _tls_settings(tls_cert, tls_key, tls_mode)
+    config.tls = _tls_settings(tls_cert, tls_key, tls_mode, broker_require_cert)
+    config.broker_ca = None if broker_require_cert is None else str(broker_require_cert)
     config.max_connections = max_connections
     config.max_frame_length = max_frame_length
+    config.max_buffered_bytes = max_buffered_bytes
     config.answer_cache = answer_cache
     run = _event_loop_runner(event_loop)
     # The demo's keys stay out of the store a real NameServer on this host may use.
@@ -209,7 +290,8 @@ def serve(
         demo_store = tempfile.TemporaryDirectory(prefix="nsctl-demo-", ignore_cleanup_errors=True)
         config.set("kvConfigPath", str(Path(demo_store.name) / "kvConfig.json"))
     try:
-        run(_serve_until_signalled(config, demo=demo))
+        metrics = None if metrics_port is None else (metrics_host, metrics_port)
+        run(_serve_until_signalled(config, demo=demo, metrics=metrics))
     except KeyboardInterrupt:  # before the signal handlers were in place
         raise typer.Exit(0) from None
     except KVStoreError as exc:
@@ -223,18 +305,23 @@ def serve(
             demo_store.cleanup()
 
 
-def _tls_settings(cert: Path | None, key: Path | None, mode: str | None):
+def _tls_settings(
+    cert: Path | None, key: Path | None, mode: str | None, client_ca: Path | None = None
+):
     from nsctl.server.config import TLS_MODES, TLSSettings
 
     if cert is None and key is None:
         if mode is not None:
             _fail("--tls-mode needs --tls-cert and --tls-key", code=2)
+        if client_ca is not None:
+            _fail("--broker-require-cert needs --tls-cert and --tls-key", code=2)
         return None
     if cert is None or key is None:
         _fail("TLS needs both --tls-cert and --tls-key", code=2)
     if mode is not None and mode not in TLS_MODES:
         _fail(f"unknown TLS mode {mode!r}; use {' or '.join(TLS_MODES)}", code=2)
-    return TLSSettings(str(cert), str(key), mode or "permissive")
+    ca = None if client_ca is None else str(client_ca)
+    return TLSSettings(str(cert), str(key), mode or "permissive", client_ca=ca)
 
 
 def _event_loop_runner(choice: str):
@@ -264,11 +351,18 @@ def build_config(
     order_message_enable: bool = False,
     idle_timeout: float | None = None,
     admin_allow: list[str] | None = None,
+    broker_allow: list[str] | None = None,
 ):
     """The server's settings from the `-c` file and the options: command-line values win;
     otherwise the file's; otherwise nsctl's defaults. A value that cannot be used raises
     `nsctl.server.config.ConfigError`, one line naming the option or the file and key."""
-    from nsctl.server.config import JAVA_INT_MAX, ConfigError, NamesrvConfig, parse_networks
+    from nsctl.server.config import (
+        JAVA_INT_MAX,
+        ConfigError,
+        NamesrvConfig,
+        parse_network_list,
+        parse_networks,
+    )
 
     config = NamesrvConfig()
     if config_file is not None:
@@ -305,6 +399,12 @@ def build_config(
             config.admin_allow = parse_networks(admin_allow)
         except ValueError as exc:
             raise ConfigError(f"--admin-allow: {exc}") from None
+    if broker_allow:
+        try:
+            listed = [parse_network_list(text) for text in broker_allow]
+            config.broker_allow = tuple(n for networks in listed for n in networks)
+        except ValueError as exc:
+            raise ConfigError(f"--broker-allow: {exc}") from None
     return config
 
 
@@ -335,14 +435,30 @@ def _shown(path: str | Path) -> str:
     return repr(str(path))[1:-1]
 
 
-async def _serve_until_signalled(config, *, demo: bool) -> None:
+async def _serve_until_signalled(config, *, demo: bool, metrics=None) -> None:
     import asyncio
+    import logging
     import signal
 
     from nsctl.server.server import NameServer
 
     server = NameServer(config)
     await server.start()
+    endpoint = None
+    if metrics is not None:
+        from nsctl.server.metrics import MetricsEndpoint
+
+        host, port = metrics
+        try:
+            endpoint = MetricsEndpoint(server, host, port)
+        except OSError as exc:
+            await server.stop()
+            _fail(f"cannot serve metrics on {host}:{port}: {exc}")
+        from nsctl.server.events import event
+
+        logging.getLogger("nsctl.server.metrics").info(
+            "metrics served at %s", endpoint.url, extra=event("metrics.started", url=endpoint.url)
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -357,6 +473,8 @@ async def _serve_until_signalled(config, *, demo: bool) -> None:
         # The demo brokers unregister while the server still answers.
         await asyncio.gather(*(broker.stop() for broker in brokers))
         await server.stop()
+        if endpoint is not None:
+            endpoint.close()
 
 
 async def _start_demo_cluster(address: str, tls) -> list:
@@ -392,16 +510,23 @@ def _client_address(listen_address: str) -> str:
     return f"127.0.0.1:{port}" if host in ("0.0.0.0", "::", "[::]", "") else listen_address
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, log_format: str = "text") -> None:
     import logging
 
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         _fail(f"unknown log level {level!r}; use DEBUG, INFO, WARNING or ERROR", code=2)
-    if sys.stderr.isatty():
+    if log_format not in ("text", "json"):
+        _fail(f"unknown log format {log_format!r}; use text or json", code=2)
+    if log_format == "json":
+        from nsctl.server.events import JsonFormatter
+
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    elif sys.stderr.isatty():
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=False)
+        handler = RichHandler(show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
