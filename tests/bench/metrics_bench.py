@@ -5,9 +5,11 @@
 One `nsctl serve --metrics-port` process with a broker registered; GET_ROUTEINFO_BY_TOPIC for
 its topic from the pipelined C load generator (serve_bench's, ../shared/tools/loadgen.c), at
 1x1, 16x1, 16x16 and 16x64 connections x in flight. Each case runs `--runs` times without a
-scraper and with one scraping /metrics once a second (a thread in this process, as Prometheus
-would), the two alternating on the same server, so that the difference is the scrape's cost and
-not another process's luck. It prints answers/s and server CPU per answer for both and the loss.
+scraper and with one scraping /metrics once a second (a separate process at nice 19, standing in
+for a Prometheus on another host), the two alternating on the same server and in turn first, so
+that the difference is the scrape's cost and not another process's luck or the machine's
+drift. It prints answers/s and server CPU per answer for both, the loss by medians and the
+median of the losses of neighbouring runs, and what one scrape costs the server.
 
 `--baseline REV` adds a server run from `git archive REV` (e.g. the commit before the metrics)
 with no metrics option, alternating with the others: what counting itself costs.
@@ -23,7 +25,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -63,30 +64,40 @@ class Server:
         self.process.wait(10)
 
 
+_SCRAPER = """
+import os, sys, time, urllib.request
+os.nice(19)  # a real scraper runs elsewhere: here it must not take the server's core
+url, count = sys.argv[1], 0
+next_at = time.monotonic()
+while True:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        answer.read()
+    count += 1
+    print(count, flush=True)
+    next_at += 1.0
+    time.sleep(max(0.0, next_at - time.monotonic()))
+"""
+
+
 class Scraper:
-    """GET /metrics once a second until stopped; counts scrapes and their sizes."""
+    """GET /metrics once a second, from a separate process at the lowest priority."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.scrapes = 0
-        self.bytes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with urllib.request.urlopen(self.url, timeout=5) as answer:
-                self.bytes += len(answer.read())
-            self.scrapes += 1
-            self._stop.wait(1.0)
+        self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> Scraper:
-        self._thread.start()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _SCRAPER, self.url], stdout=subprocess.PIPE, text=True
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        assert self._process is not None
+        self._process.terminate()
+        out, _ = self._process.communicate(timeout=10)
+        self.scrapes = len(out.split())
 
 
 def free_port() -> int:
@@ -136,13 +147,18 @@ def main() -> None:
         for connections, depth in CASES:
             results: dict[str, list[tuple[float, float]]] = {c: [] for c in columns}
             scrapes = 0
-            for _ in range(args.runs):
-                qps, answers, cpu = generator(server, connections, depth, args.seconds)
-                results["no scraper"].append((qps, cpu / answers * 1e6))
-                with Scraper(url) as scraper:
-                    qps, answers, cpu = generator(server, connections, depth, args.seconds)
-                scrapes += scraper.scrapes
-                results["scraped 1/s"].append((qps, cpu / answers * 1e6))
+            for run in range(args.runs):
+                # Alternate which comes first, so that drift does not favour either.
+                for scraped in (False, True) if run % 2 == 0 else (True, False):
+                    with contextlib.ExitStack() as scraping:
+                        if scraped:
+                            scraper = scraping.enter_context(Scraper(url))
+                            time.sleep(0.2)  # its interpreter has started
+                        qps, answers, cpu = generator(server, connections, depth, args.seconds)
+                    if scraped:
+                        scrapes += scraper.scrapes
+                    column = "scraped 1/s" if scraped else "no scraper"
+                    results[column].append((qps, cpu / answers * 1e6))
                 if baseline is not None:
                     qps, answers, cpu = generator(baseline, connections, depth, args.seconds)
                     results["baseline"].append((qps, cpu / answers * 1e6))
@@ -154,7 +170,7 @@ def main() -> None:
                 for c, r in results.items()
             }
             loss = 1 - medians["scraped 1/s"][0] / medians["no scraper"][0]
-            # Each scraped run against the unscraped run just before it: drift cancels out.
+            # Each scraped run against the unscraped run next to it: drift cancels out.
             paired = statistics.median(
                 1 - s[0] / n[0]
                 for n, s in zip(results["no scraper"], results["scraped 1/s"], strict=True)
