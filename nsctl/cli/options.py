@@ -1,10 +1,11 @@
 """The options every NameServer command shares, and the decorators that register commands.
 
 `nameserver_command` adds the common options (-n, -o, --timeout, --retries, --address-server,
---verbose, --tls, --tls-ca, --tls-insecure) to a command function and hands it a `Target`
-instead, so each command is written once against a ready manager and its failures all end the
-same way: one line on stderr and the documented exit code (see `failures`). The same options
-are the group's own too, so they may come before the command.
+--verbose, --tls, --tls-ca, --tls-insecure, --context, --access-key, --secret-key) to a command
+function and hands it a `Target` instead (the options given, else the contexts and the
+environment: see `_target`), so each command is written once against a ready manager and its
+failures all end the same way: one line on stderr and the documented exit code (see
+`failures`). The same options are the group's own too, so they may come before the command.
 """
 
 from __future__ import annotations

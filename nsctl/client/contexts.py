@@ -310,6 +310,7 @@ class Settings:
     sources: dict[str, str]
     context: Context | None = None
     warnings: list[str] = field(default_factory=list)
+    env: Mapping[str, str] | None = field(default=None, repr=False)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -334,6 +335,35 @@ class Settings:
         from nsctl.protocol.acl import Credentials
 
         return Credentials(self.access_key, self.secret_key)
+
+    def resolve_addresses(self):
+        """The NameServer list (`ResolvedAddresses`): the addresses chosen, else the address
+        server chosen (asked now), else what the environment gives (discovery's order)."""
+        from nsctl.client.discovery import resolve_addresses
+
+        from_env = self.namesrv is None and self.address_server is None
+        return resolve_addresses(
+            self.namesrv,
+            address_server_url=self.address_server,
+            env=self.env if from_env else {},
+            timeout=self.timeout,
+        )
+
+    def manager_config(self, **more: Any):
+        """A `NameServerConfig` for a manager with these settings (`more`: other fields)."""
+        from nsctl.client.manager import NameServerConfig
+
+        fields: dict[str, Any] = {
+            "nameserver_addrs": self.resolve_addresses().addresses,
+            "timeout": self.timeout,
+            "connect_timeout": self.timeout,
+            "max_retry_times": self.retries + 1,
+            "tls": self.tls,
+            "tls_ca": str(self.tls_ca) if self.tls_ca is not None else None,
+            "tls_insecure": self.tls_insecure,
+            "credentials": self.credentials(),
+        }
+        return NameServerConfig(**{**fields, **more})
 
 
 _ADDRESS_ENV = ("NAMESRV_ADDR", "NSCTL_ADDRESS_SERVER_URL", "ROCKETMQ_NAMESRV_DOMAIN")
@@ -362,7 +392,7 @@ def resolve(
         (f"context {context} ({context_source})", chosen),
         (f"current context {config.current} ({config.path})", current),
     ]
-    settings = Settings({}, {}, chosen or current)
+    settings = Settings({}, {}, chosen or current, env=env)
 
     # The NameServer list: one setting, whatever gives it (addresses or an address server).
     settings.values.update(namesrv=None, address_server=None)

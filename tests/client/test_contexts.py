@@ -205,3 +205,18 @@ def test_tools_yml(tmp_path):
     path.write_text("accessKey: rocketmq2\n")
     with pytest.raises(ConfigError, match="no secretKey line"):
         read_tools_yml(path)
+
+
+def test_settings_make_a_manager(tmp_path, nameserver):
+    from nsctl.client import NameServerManager
+
+    path = write(tmp_path, f'[contexts.here]\nnamesrv = "{nameserver.address}"\ntimeout = 2\n')
+    settings = resolve({}, context="here", config=load(path), env={})
+    config = settings.manager_config(hedge_delay=0)
+    assert (config.addresses, config.timeout, config.max_retry_times) == (
+        [nameserver.address],
+        2.0,
+        2,
+    )
+    with NameServerManager(config) as manager:
+        assert manager.invoke(lambda c: c.get_broker_cluster_info()).cluster_addr_table == {}
