@@ -181,6 +181,11 @@ def target_from(
     setting came from (one line)."""
     from pathlib import Path
 
+    if not (context or verbose or explicit.get("address_server")):
+        from nsctl.client.discovery import config_path
+
+        if not config_path().exists():  # no contexts: the options and the environment alone
+            return _without_contexts(explicit)
     from nsctl.client.contexts import resolve
 
     settings = resolve(explicit, context=context, context_source=context_source)
@@ -223,3 +228,30 @@ def target_from(
         ]
         print(f"nsctl: settings: {', '.join(parts)}", file=sys.stderr)
     return target
+
+
+def _without_contexts(explicit: dict) -> Target:
+    """What `target_from` gives when there is no configuration file and no --context, without
+    loading the contexts module: the options given, else the environment, else the defaults."""
+    import os
+    from pathlib import Path
+
+    def value(name: str, default=None, variable: str | None = None):
+        if name in explicit and explicit[name] is not None:
+            return explicit[name]
+        return (os.environ.get(variable) if variable else None) or default
+
+    tls_ca = value("tls_ca")
+    return Target(
+        value("namesrv"),
+        Output(value("output", "table")),
+        float(value("timeout", 3.0)),
+        int(value("retries", 1)),
+        None,  # an explicit --address-server takes the other path; the environment's: discovery
+        False,
+        tls=bool(value("tls", False)),
+        tls_ca=Path(tls_ca) if tls_ca is not None else None,
+        tls_insecure=bool(value("tls_insecure", False)),
+        access_key=value("access_key", None, "NSCTL_ACCESS_KEY"),
+        secret_key=value("secret_key", None, "NSCTL_SECRET_KEY"),
+    )

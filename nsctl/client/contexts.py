@@ -36,11 +36,24 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ENV_CONFIG = "NSCTL_CONFIG"
+from nsctl.client.discovery import ENV_CONFIG, config_path
+
+__all__ = [
+    "ENV_CONFIG",
+    "ENV_CONTEXT",
+    "Config",
+    "ConfigError",
+    "Context",
+    "Settings",
+    "config_path",
+    "load",
+    "read_tools_yml",
+    "resolve",
+]  # fmt: skip
+
 ENV_CONTEXT = "NSCTL_CONTEXT"
 
 #: Keys a context may hold -> the kind of value.
@@ -71,7 +84,7 @@ DEFAULTS: dict[str, Any] = {
     "secret_key": None,
     "output": "table",
 }
-_NAME = re.compile(r"[A-Za-z0-9_.@-]+")
+_NAME = r"[A-Za-z0-9_.@-]+"
 
 
 class ConfigError(ValueError):
@@ -79,40 +92,37 @@ class ConfigError(ValueError):
     and, where it can, the line: `FILE:LINE: contexts.prod.timeout: ...`."""
 
 
-def config_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where the configuration file is (whether or not it exists)."""
-    environ = os.environ if env is None else env
-    explicit = environ.get(ENV_CONFIG, "")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = environ.get("XDG_CONFIG_HOME", "")
-    root = Path(base) if base else Path(environ.get("HOME") or Path.home()) / ".config"
-    return root / "nsctl" / "config.toml"
-
-
-@dataclass
 class Context:
-    """One context: the keys as written in the file (`namesrv`, `tls-ca`, ...)."""
+    """One context: the keys as written in the file (`namesrv`, `tls-ca`, ...). (Plain classes
+    here, not dataclasses: generating their methods would cost every CLI start about 2 ms.)"""
 
-    name: str
-    values: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, name: str, values: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.values = values if values is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Context({self.name!r}, {sorted(self.values)!r})"
 
     @property
     def namespaces(self) -> list[str]:
         return list(self.values.get("namespaces", []))
 
 
-@dataclass
 class Config:
     """The configuration file's contents (empty when there is no file)."""
 
-    path: Path
-    current: str | None = None
-    contexts: dict[str, Context] = field(default_factory=dict)
-    exists: bool = False
-    #: Whether no one but the owner may read the file (inline secrets are trusted only then).
-    private: bool = True
-    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+    def __init__(self, path: Path, *, exists: bool = False, private: bool = True) -> None:
+        self.path = path
+        self.current: str | None = None
+        self.contexts: dict[str, Context] = {}
+        self.exists = exists
+        #: Whether no one but the owner may read the file (inline secrets are trusted only then).
+        self.private = private
+        #: Key path -> line, for messages.
+        self.lines: dict[tuple[str, ...], int] = {}
+
+    def __repr__(self) -> str:
+        return f"Config({str(self.path)!r}, current={self.current!r}, {list(self.contexts)!r})"
 
     def context(self, name: str) -> Context:
         found = self.contexts.get(name)
@@ -214,7 +224,7 @@ def _read(config: Config, data: dict[str, Any]) -> None:
                 f"{config.where('contexts', name)}: contexts.{name}: expected a table "
                 f"([contexts.{name}])"
             )
-        if not _NAME.fullmatch(name):
+        if not re.fullmatch(_NAME, name):
             raise ConfigError(
                 f"{config.where('contexts', name)}: {name!r}: a context name is letters, digits "
                 "and . _ @ -"
@@ -300,17 +310,28 @@ def check_context(values: Mapping[str, Any]) -> str | None:
 # --- which setting comes from where --------------------------------------------------------
 
 
-@dataclass
 class Settings:
     """What `resolve` chose: the values (`namesrv` / `address_server`: where the NameServer
     list comes from, None for both when the environment gives it or nothing does), where each
-    came from, the context in use, and warnings to show."""
+    came from, the context in use, and warnings to show. Each value is an attribute too
+    (`settings.timeout`)."""
 
-    values: dict[str, Any]
-    sources: dict[str, str]
-    context: Context | None = None
-    warnings: list[str] = field(default_factory=list)
-    env: Mapping[str, str] | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        values: dict[str, Any],
+        sources: dict[str, str],
+        context: Context | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.values = values
+        self.sources = sources
+        self.context = context
+        self.warnings: list[str] = []
+        self.env = env
+
+    def __repr__(self) -> str:
+        shown = {k: ("****" if k == "secret_key" and v else v) for k, v in self.values.items()}
+        return f"Settings({shown!r}, sources={self.sources!r})"
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -519,14 +540,14 @@ def _secret_file(config: Config, layer: Context, path: Path, warnings: list[str]
 
 # --- where keys are in the text --------------------------------------------------------------
 
-_KEY = re.compile(r'\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|\'([^\']*)\')\s*')
+_KEY = r'\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|\'([^\']*)\')\s*'
 
 
 def _key_path(text: str) -> tuple[list[str], int] | None:
     parts: list[str] = []
     at = 0
     while True:
-        match = _KEY.match(text, at)
+        match = re.compile(_KEY).match(text, at)  # compiled once, in re's cache
         if match is None or match.end() == at:
             return None
         bare, basic, literal = match.groups()

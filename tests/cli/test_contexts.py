@@ -360,3 +360,36 @@ def test_live_completion_follows_the_context(home, ns):
                            "getKV", "--context", "here", "-s"],
                           capture_output=True, text=True, env=env, timeout=30)  # fmt: skip
     assert done.stdout.split() == ["ORDER_TOPIC_CONFIG", "app"]
+
+
+PROBE = """
+import sys
+sys.argv = ["nsctl", "topicRoute", "-t", "T", "-n", "127.0.0.1:1", "-o", "json", "--retries", "0"]
+from nsctl.cli.main import _run  # run() would end the process here: `-c` is __main__
+try:
+    _run(sys.argv[1:])
+except SystemExit:
+    pass
+watched = ("nsctl.client.contexts", "tomllib", "tomli")
+print(",".join(sorted(m for m in sys.modules if m in watched)))
+"""
+
+
+def test_start_up_cost_without_and_with_a_file(home, tmp_path):
+    """No file: neither the contexts module nor a TOML parser is loaded; a file: both."""
+    without = run_probe(base_env(tmp_path / "none.toml"))
+    assert without == ""
+    with_file = run_probe(base_env(home / "config.toml"))
+    assert "nsctl.client.contexts" in with_file and "tom" in with_file
+
+
+def run_probe(env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env,
+                          timeout=60)  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_without_a_file_an_explicit_address_server_beats_the_environment(tmp_path):
+    env = base_env(tmp_path / "none.toml", NAMESRV_ADDR="127.0.0.9:1")
+    done = run("topicRoute", "-t", "T", "--address-server", "http://127.0.0.1:1/ns", env=env)
+    assert done.returncode == 3 and "address server http://127.0.0.1:1/ns" in done.stderr
