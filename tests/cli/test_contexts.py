@@ -339,6 +339,9 @@ def test_config_commands_and_tools_yml(tmp_path, ns):
     assert run("config", "use-context", "acl", env=env).returncode == 1
     bad = run("config", "set-context", "x", "-n", "nohost", env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    for option in ("--tls-ca", "--secret-key-file", "--from-tools-yml"):
+        missing = run("config", "set-context", "x", option, str(tmp_path / "nope"), env=env)
+        assert missing.returncode == 2 and "does not exist" in missing.stderr, option
 
 
 def test_completion_of_context_names(home):

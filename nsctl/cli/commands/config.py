@@ -178,7 +178,13 @@ def set_context(
     ] = None,
     tls: Annotated[bool, typer.Option("--tls", help="Connect with TLS.")] = False,
     tls_ca: Annotated[
-        Path | None, _opt("--tls-ca", help="PEM CA file to verify the server against.")
+        Path | None,
+        _opt(
+            "--tls-ca",
+            exists=True,
+            dir_okay=False,
+            help="PEM CA file to verify the server against.",
+        ),
     ] = None,
     tls_insecure: Annotated[
         bool, typer.Option("--tls-insecure", help="TLS without verifying the server.")
@@ -197,7 +203,13 @@ def set_context(
         str | None, _opt("--secret-key-env", help="Variable holding the ACL secret key.")
     ] = None,
     secret_key_file: Annotated[
-        Path | None, _opt("--secret-key-file", help="File holding the ACL secret key.")
+        Path | None,
+        _opt(
+            "--secret-key-file",
+            exists=True,
+            dir_okay=False,
+            help="File holding the ACL secret key.",
+        ),
     ] = None,
     output: Annotated[
         Output | None,
@@ -209,7 +221,12 @@ def set_context(
     ] = None,
     from_tools_yml: Annotated[
         Path | None,
-        _opt("--from-tools-yml", help="mqadmin's conf/tools.yml: take accessKey and secretKey."),
+        _opt(
+            "--from-tools-yml",
+            exists=True,
+            dir_okay=False,
+            help="mqadmin's conf/tools.yml: take accessKey and secretKey.",
+        ),
     ] = None,
     unset: Annotated[
         list[str] | None, _opt("--unset", help="Remove this key from the context (repeatable).")
