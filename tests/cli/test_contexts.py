@@ -396,3 +396,18 @@ def test_without_a_file_an_explicit_address_server_beats_the_environment(tmp_pat
     env = base_env(tmp_path / "none.toml", NAMESRV_ADDR="127.0.0.9:1")
     done = run("topicRoute", "-t", "T", "--address-server", "http://127.0.0.1:1/ns", env=env)
     assert done.returncode == 3 and "address server http://127.0.0.1:1/ns" in done.stderr
+
+
+def test_a_developers_own_configuration_cannot_leak_into_the_tests(tmp_path):
+    """The suite's environment (tests/conftest.py) points NSCTL_CONFIG at a path that cannot
+    exist, so a ~/.config/nsctl/config.toml (here: a broken one) changes nothing; the contract
+    matrix's cells inherit that environment."""
+    from tests.cli.situations import ENV
+
+    assert not Path(ENV["NSCTL_CONFIG"]).exists() and "NSCTL_CONTEXT" not in ENV
+    own = tmp_path / ".config" / "nsctl" / "config.toml"
+    own.parent.mkdir(parents=True)
+    own.write_text('current-context = "mine"\n[contexts.mine]\nnamesrv = "127.0.0.9:1"\nbad\n')
+    env = {**ENV, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    done = run("topicRoute", "-t", "T", "-n", DEAD, "--verbose", "--retries", "0", env=env)
+    assert done.returncode == 3 and f"NameServers {DEAD} (from option)" in done.stderr
