@@ -21,7 +21,7 @@ _nsctl() {
     cmd=''
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            -n|--namesrv|--namesrvAddr|-o|--output|--timeout|--retries|--address-server|--tls-ca|--access-key|--secret-key) ((i++)) ;;
+            -n|--namesrv|--namesrvAddr|-o|--output|--timeout|--retries|--address-server|--tls-ca|--context|--access-key|--secret-key) ((i++)) ;;
             -*) ;;
             *) cmd="${COMP_WORDS[i]}"; break ;;
         esac
@@ -36,10 +36,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         apply)
             case "$prev" in
                 -f|--file) COMPREPLY=(); return 0 ;;
@@ -51,10 +52,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-f --file -c --clusterName --prune --yes -y --wait --dry-run -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-f --file -c --clusterName --prune --yes -y --wait --dry-run -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         brokerstatus)
             case "$prev" in
                 -b|--brokerAddr) COMPREPLY=(); return 0 ;;
@@ -65,10 +67,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-b --brokerAddr -c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-b --brokerAddr -c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         check)
             case "$prev" in
                 --expect-brokers) COMPREPLY=(); return 0 ;;
@@ -80,10 +83,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "--expect-brokers --expect-cluster -t --topic --consistent --probe-brokers -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "--expect-brokers --expect-cluster -t --topic --consistent --probe-brokers -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         clusterlist)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -94,14 +98,69 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -m --moreStats -i --interval --no-stats --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         completion)
             case "$prev" in
             esac
             _nsctl_offer "--debug -h --help" ;;
+        config)
+            local sub='' j
+            for ((j = i + 1; j < COMP_CWORD; j++)); do
+                case "${COMP_WORDS[j]}" in
+                    --access-key|--access-key-env|--address-server|--from-tools-yml|--namespace|--namesrv|--output|--retries|--secret-key-env|--secret-key-file|--timeout|--tls-ca|--unset|-n|-o|-s) ((j++)) ;;
+                    -*) ;;
+                    *) sub="${COMP_WORDS[j]}"; break ;;
+                esac
+            done
+            case "${sub,,}" in
+                current-context)
+                    case "$prev" in
+                    esac
+                    _nsctl_offer "--debug -h --help" ;;
+                delete-context)
+                    case "$prev" in
+                    esac
+                    [[ $prev == "$sub" && $cur != -* ]] && { _nsctl_live contexts; return 0; }
+                    _nsctl_offer "--debug -h --help" ;;
+                get-contexts)
+                    case "$prev" in
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                    esac
+                    _nsctl_offer "-o --output --debug -h --help" ;;
+                set-context)
+                    case "$prev" in
+                        -n|--namesrv) COMPREPLY=(); return 0 ;;
+                        --address-server) COMPREPLY=(); return 0 ;;
+                        --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                        --timeout) COMPREPLY=(); return 0 ;;
+                        --retries) COMPREPLY=(); return 0 ;;
+                        --access-key) COMPREPLY=(); return 0 ;;
+                        --access-key-env) COMPREPLY=(); return 0 ;;
+                        --secret-key-env) COMPREPLY=(); return 0 ;;
+                        --secret-key-file) compopt -o default; COMPREPLY=(); return 0 ;;
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                        -s|--namespace) _nsctl_live namespaces; return 0 ;;
+                        --from-tools-yml) compopt -o default; COMPREPLY=(); return 0 ;;
+                        --unset) COMPREPLY=(); return 0 ;;
+                    esac
+                    [[ $prev == "$sub" && $cur != -* ]] && { _nsctl_live contexts; return 0; }
+                    _nsctl_offer "-n --namesrv --address-server --tls --tls-ca --tls-insecure --timeout --retries --access-key --access-key-env --secret-key-env --secret-key-file -o --output -s --namespace --from-tools-yml --unset --debug -h --help" ;;
+                use-context)
+                    case "$prev" in
+                    esac
+                    [[ $prev == "$sub" && $cur != -* ]] && { _nsctl_live contexts; return 0; }
+                    _nsctl_offer "--debug -h --help" ;;
+                view)
+                    case "$prev" in
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                    esac
+                    _nsctl_offer "-o --output --debug -h --help" ;;
+                *) _nsctl_offer "current-context delete-context get-contexts set-context use-context view -h --help" ;;
+            esac ;;
         deletekv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -112,10 +171,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         deletekvconfig)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -126,10 +186,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         deletesubgroup)
             case "$prev" in
                 -g|--groupName) _nsctl_live groups; return 0 ;;
@@ -143,10 +204,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-g --groupName -c --clusterName -b --brokerAddr -r --removeOffset --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-g --groupName -c --clusterName -b --brokerAddr -r --removeOffset --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         deletetopic)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -158,10 +220,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -c --clusterName --cluster --namesrv-only --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -c --clusterName --cluster --namesrv-only --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         demo)
             case "$prev" in
                 -o|--output) _nsctl_offer "table json plain"; return 0 ;;
@@ -176,10 +239,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         getkv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -190,10 +254,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         getkvlist)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -203,10 +268,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         getnamesrvconfig)
             case "$prev" in
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
@@ -215,18 +281,85 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "--each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "--each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         help)
             case "$prev" in
             esac
-            _nsctl_offer "addWritePerm apply brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo export getKV getKVList getNamesrvConfig help kv man plan putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
+            _nsctl_offer "addWritePerm apply brokerStatus check clusterList completion config deleteKV deleteKvConfig deleteSubGroup deleteTopic demo export getKV getKVList getNamesrvConfig help kv man plan putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --debug -h --help" ;;
         kv)
-            case "$prev" in
-            esac
-            _nsctl_offer "-h --help" ;;
+            local sub='' j
+            for ((j = i + 1; j < COMP_CWORD; j++)); do
+                case "${COMP_WORDS[j]}" in
+                    --access-key|--address-server|--context|--file|--from|--namespace|--namesrv|--namesrvAddr|--output|--retries|--secret-key|--timeout|--tls-ca|--to|-f|-n|-o|-s) ((j++)) ;;
+                    -*) ;;
+                    *) sub="${COMP_WORDS[j]}"; break ;;
+                esac
+            done
+            case "${sub,,}" in
+                diff)
+                    case "$prev" in
+                        -s|--namespace) _nsctl_live namespaces; return 0 ;;
+                        -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                        --timeout) COMPREPLY=(); return 0 ;;
+                        --retries) COMPREPLY=(); return 0 ;;
+                        --address-server) COMPREPLY=(); return 0 ;;
+                        --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                        --context) _nsctl_live contexts; return 0 ;;
+                        --access-key) COMPREPLY=(); return 0 ;;
+                        --secret-key) COMPREPLY=(); return 0 ;;
+                    esac
+                    _nsctl_offer "-s --namespace -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
+                export)
+                    case "$prev" in
+                        -s|--namespace) _nsctl_live namespaces; return 0 ;;
+                        -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                        --timeout) COMPREPLY=(); return 0 ;;
+                        --retries) COMPREPLY=(); return 0 ;;
+                        --address-server) COMPREPLY=(); return 0 ;;
+                        --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                        --context) _nsctl_live contexts; return 0 ;;
+                        --access-key) COMPREPLY=(); return 0 ;;
+                        --secret-key) COMPREPLY=(); return 0 ;;
+                    esac
+                    _nsctl_offer "-s --namespace -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
+                import)
+                    case "$prev" in
+                        -f|--file) COMPREPLY=(); return 0 ;;
+                        -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                        --timeout) COMPREPLY=(); return 0 ;;
+                        --retries) COMPREPLY=(); return 0 ;;
+                        --address-server) COMPREPLY=(); return 0 ;;
+                        --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                        --context) _nsctl_live contexts; return 0 ;;
+                        --access-key) COMPREPLY=(); return 0 ;;
+                        --secret-key) COMPREPLY=(); return 0 ;;
+                    esac
+                    _nsctl_offer "-f --file -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
+                sync)
+                    case "$prev" in
+                        --from) COMPREPLY=(); return 0 ;;
+                        --to) COMPREPLY=(); return 0 ;;
+                        -s|--namespace) _nsctl_live namespaces; return 0 ;;
+                        -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
+                        -o|--output) _nsctl_offer "table json plain"; return 0 ;;
+                        --timeout) COMPREPLY=(); return 0 ;;
+                        --retries) COMPREPLY=(); return 0 ;;
+                        --address-server) COMPREPLY=(); return 0 ;;
+                        --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                        --context) _nsctl_live contexts; return 0 ;;
+                        --access-key) COMPREPLY=(); return 0 ;;
+                        --secret-key) COMPREPLY=(); return 0 ;;
+                    esac
+                    _nsctl_offer "--from --to -s --namespace --delete-extra --dry-run --yes -y -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
+                *) _nsctl_offer "diff export import sync -h --help" ;;
+            esac ;;
         man)
             case "$prev" in
             esac
@@ -241,10 +374,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-f --file -c --clusterName --prune -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-f --file -c --clusterName --prune -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         putkv)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -256,10 +390,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         registerbroker)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -276,10 +411,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval --give-up-after --listen -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId --ha-addr -t --topic --system-topics --no-system-topics --compressed --once --interval --give-up-after --listen -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         serve)
             case "$prev" in
                 --listen) COMPREPLY=(); return 0 ;;
@@ -314,10 +450,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         topiclist)
             case "$prev" in
                 -c|--cluster) _nsctl_live clusters; return 0 ;;
@@ -327,10 +464,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --cluster --system --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --cluster --system --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         topicroute)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -340,10 +478,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -l --list --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -l --list --each -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         topicstatus)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -354,10 +493,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -c --cluster -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         unregisterbroker)
             case "$prev" in
                 -c|--clusterName) _nsctl_live clusters; return 0 ;;
@@ -370,10 +510,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-c --clusterName -b --brokerName -a --brokerAddr -i --brokerId -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         updatekvconfig)
             case "$prev" in
                 -s|--namespace) _nsctl_live namespaces; return 0 ;;
@@ -385,10 +526,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-s --namespace -k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         updatenamesrvconfig)
             case "$prev" in
                 -k|--key) COMPREPLY=(); return 0 ;;
@@ -399,10 +541,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-k --key -v --value -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         updateorderconf)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -414,10 +557,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -m --method -v --orderConf -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -m --method -v --orderConf -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         updatesubgroup)
             case "$prev" in
                 -g|--groupName) _nsctl_live groups; return 0 ;;
@@ -441,10 +585,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-g --groupName -c --clusterName -b --brokerAddr -s --consumeEnable -m --consumeFromMinEnable -d --consumeBroadcastEnable -o --consumeMessageOrderly -q --retryQueueNums -r --retryMaxTimes -p --groupRetryPolicy -i --brokerId -w --whichBrokerWhenConsumeSlowly -a --notifyConsumerIdsChanged --attributes --wait -n --namesrv --namesrvAddr --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-g --groupName -c --clusterName -b --brokerAddr -s --consumeEnable -m --consumeFromMinEnable -d --consumeBroadcastEnable -o --consumeMessageOrderly -q --retryQueueNums -r --retryMaxTimes -p --groupRetryPolicy -i --brokerId -w --whichBrokerWhenConsumeSlowly -a --notifyConsumerIdsChanged --attributes --wait -n --namesrv --namesrvAddr --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         updatetopic)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -464,10 +609,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -c --clusterName -b --brokerAddr -r --readQueueNums -w --writeQueueNums -p --perm -o --order -u --unit -s --hasUnitSub -a --attributes --wait -n --namesrv --namesrvAddr --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -c --clusterName -b --brokerAddr -r --readQueueNums -w --writeQueueNums -p --perm -o --order -u --unit -s --hasUnitSub -a --attributes --wait -n --namesrv --namesrvAddr --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         updatetopicperm)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -481,10 +627,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic -p --perm -c --clusterName -b --brokerAddr --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic -p --perm -c --clusterName -b --brokerAddr --wait -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         watch)
             case "$prev" in
                 -t|--topic) _nsctl_live topics; return 0 ;;
@@ -499,10 +646,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-t --topic --cluster -s --namespace --interval --count --until --probe-brokers --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-t --topic --cluster -s --namespace --interval --count --until --probe-brokers --timeout -n --namesrv --namesrvAddr -o --output --request-timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         wipewriteperm)
             case "$prev" in
                 -b|--brokerName) _nsctl_live brokers; return 0 ;;
@@ -512,10 +660,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key --debug -h --help" ;;
+            _nsctl_offer "-b --brokerName -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key --debug -h --help" ;;
         *)
             case "$prev" in
                 -n|--namesrv|--namesrvAddr) COMPREPLY=(); return 0 ;;
@@ -524,10 +673,11 @@ _nsctl() {
                 --retries) COMPREPLY=(); return 0 ;;
                 --address-server) COMPREPLY=(); return 0 ;;
                 --tls-ca) compopt -o default; COMPREPLY=(); return 0 ;;
+                --context) _nsctl_live contexts; return 0 ;;
                 --access-key) COMPREPLY=(); return 0 ;;
                 --secret-key) COMPREPLY=(); return 0 ;;
             esac
-            _nsctl_offer "addWritePerm apply brokerStatus check clusterList completion deleteKV deleteKvConfig deleteSubGroup deleteTopic demo export getKV getKVList getNamesrvConfig help kv man plan putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --access-key --secret-key -h --help" ;;
+            _nsctl_offer "addWritePerm apply brokerStatus check clusterList completion config deleteKV deleteKvConfig deleteSubGroup deleteTopic demo export getKV getKVList getNamesrvConfig help kv man plan putKV registerBroker serve topicClusterList topicList topicRoute topicStatus unregisterBroker updateKvConfig updateNamesrvConfig updateOrderConf updateSubGroup updateTopic updateTopicPerm watch wipeWritePerm --version --debug -n --namesrv --namesrvAddr -o --output --timeout --retries --address-server --verbose --tls --tls-ca --tls-insecure --context --access-key --secret-key -h --help" ;;
     esac
 }
 complete -F _nsctl nsctl

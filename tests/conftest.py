@@ -23,6 +23,12 @@ settings.register_profile("nsctl", deadline=None, suppress_health_check=[HealthC
 settings.load_profile(os.environ.get("NSCTL_HYPOTHESIS_PROFILE", "nsctl"))
 
 TESTS = Path(__file__).resolve().parent
+
+# No one's own contexts (~/.config/nsctl/config.toml, $NSCTL_CONTEXT) may change a result: every
+# nsctl the tests start (they inherit this environment) reads a configuration file that cannot
+# exist, as a path under /dev/null; tests of contexts point NSCTL_CONFIG at their own.
+os.environ["NSCTL_CONFIG"] = os.path.join(os.devnull, "nsctl-tests", "config.toml")
+os.environ.pop("NSCTL_CONTEXT", None)
 DATA = TESTS / "data"
 READY_PREFIX = "NameServer listening on "
 

@@ -1,8 +1,11 @@
 """`nsctl __complete KIND [WORDS...]`: names for the shell completions, from the live NameServer.
 
 The bash, zsh and fish scripts call it on TAB with KIND (topics, clusters, brokers, groups,
-namespaces) and the words typed so far, from which it takes -n/--namesrv (else $NAMESRV_ADDR),
-the TLS options and the ACL keys (else $NSCTL_ACCESS_KEY / $NSCTL_SECRET_KEY). Consumer groups
+namespaces, contexts) and the words typed so far, from which it takes -n/--namesrv, the TLS
+options, the ACL keys and --context, with the precedence of every command (options, the
+context asked for, $NAMESRV_ADDR / $NSCTL_ACCESS_KEY / $NSCTL_SECRET_KEY, the current context;
+address servers are not asked). `contexts` lists the configuration file's contexts (no
+NameServer asked); namespaces add those of the context in use. Consumer groups
 live on the brokers: they are asked of the masters the NameServer lists, within the same budget.
 It answers within BUDGET seconds and prints nothing at all, on stdout or stderr, when
 no NameServer answers in time: a completion must never disturb the command line. It does not
@@ -19,7 +22,7 @@ from collections.abc import Callable
 #: Seconds for the whole answer, connecting included (the scripts add Python's start-up).
 BUDGET = 0.15
 
-KINDS = ("topics", "clusters", "brokers", "groups", "namespaces")
+KINDS = ("topics", "clusters", "brokers", "groups", "namespaces", "contexts")
 
 #: The NameServer protocol cannot list KV namespaces; these are the ones RocketMQ itself uses.
 KNOWN_NAMESPACES = ("ORDER_TOPIC_CONFIG",)
@@ -50,19 +53,26 @@ def _option_value(words: list[str], names: tuple[str, ...]) -> str | None:
     return value
 
 
-def _known_namespaces(client) -> list[str]:
-    client.get_broker_cluster_info()  # offer them only when the NameServer answers
-    return list(KNOWN_NAMESPACES)
+def _settings(words: list[str]):
+    """The settings the command being typed would use (see nsctl.client.contexts)."""
+    from nsctl.client.contexts import resolve
 
-
-def _credentials(words: list[str]):
-    access = _option_value(words, ("--access-key",)) or os.environ.get("NSCTL_ACCESS_KEY")
-    secret = _option_value(words, ("--secret-key",)) or os.environ.get("NSCTL_SECRET_KEY")
-    if not access or not secret:
-        return None
-    from nsctl.protocol.acl import Credentials
-
-    return Credentials(access, secret)
+    explicit: dict[str, object] = {}
+    text = _option_value(words, _ADDRESS_OPTIONS)
+    if text:
+        explicit["namesrv"] = os.path.expandvars(text).strip("'\"")
+    ca_file = _option_value(words, ("--tls-ca",))
+    if ca_file:
+        explicit["tls_ca"] = os.path.expanduser(ca_file)
+    for flag in ("--tls", "--tls-insecure"):
+        if flag in words:
+            explicit[flag[2:].replace("-", "_")] = True
+    for flag in ("--access-key", "--secret-key"):
+        value = _option_value(words, (flag,))
+        if value:
+            explicit[flag[2:].replace("-", "_")] = value
+    context = _option_value(words, ("--context",)) or os.environ.get("NSCTL_CONTEXT") or None
+    return resolve(explicit, context=context)
 
 
 def _groups(client, deadline: float, ssl_context, credentials) -> list[str]:
@@ -91,28 +101,38 @@ def _groups(client, deadline: float, ssl_context, credentials) -> list[str]:
 
 
 def _names(kind: str, words: list[str]) -> list[str]:
+    if kind == "contexts":
+        from nsctl.client.contexts import load
+
+        return list(load().contexts)
     from nsctl.client.client import NameServerClient
     from nsctl.client.discovery import parse_addresses
 
-    text = _option_value(words, _ADDRESS_OPTIONS) or os.environ.get("NAMESRV_ADDR", "")
-    addresses = parse_addresses(os.path.expandvars(text).strip("'\""))
+    settings = _settings(words)
+    from_env = settings.sources["namesrv"] == "NAMESRV_ADDR"
+    text = settings.namesrv or (os.environ.get("NAMESRV_ADDR", "") if from_env else "")
+    addresses = parse_addresses(text)  # an address server is not asked (too slow for a TAB)
     ssl_context = None
-    ca_file = _option_value(words, ("--tls-ca",))
-    insecure = "--tls-insecure" in words
-    if ca_file or insecure or "--tls" in words:
+    if settings.tls or settings.tls_ca or settings.tls_insecure:
         from nsctl.client.tls import client_context
 
-        ssl_context = client_context(
-            ca_file=os.path.expanduser(ca_file or "") or None, insecure=insecure
-        )
-    credentials = _credentials(words)
+        ssl_context = client_context(ca_file=settings.tls_ca, insecure=settings.tls_insecure)
+    credentials = None
+    if settings.access_key and settings.secret_key:
+        credentials = settings.credentials()
+    namespaces = [*KNOWN_NAMESPACES, *settings.namespaces]
+
+    def known_namespaces(client) -> list[str]:
+        client.get_broker_cluster_info()  # offer them only when the NameServer answers
+        return namespaces
+
     deadline = time.monotonic() + BUDGET
     ask: Callable[[NameServerClient], list[str]] = {
         "topics": lambda c: list(c.get_all_topic_list().topic_list),
         "clusters": lambda c: list(c.get_broker_cluster_info().cluster_addr_table),
         "brokers": lambda c: list(c.get_broker_cluster_info().broker_addr_table),
         "groups": lambda c: _groups(c, deadline, ssl_context, credentials),
-        "namespaces": _known_namespaces,
+        "namespaces": known_namespaces,
     }[kind]
     for address in addresses:
         remaining = deadline - time.monotonic()

@@ -46,6 +46,7 @@ COMMAND_MODULES = {
     "demo": "commands.demo",
     "help": "commands.help",
     "kv": "commands.kv_repair",
+    "config": "commands.config",
     "completion": "commands.docs",
     "man": "commands.docs",
 }
@@ -54,7 +55,7 @@ COMMAND_MODULES = {
 #: `clusterList` without building the whole app (a test keeps this in step with the group).
 GLOBAL_VALUE_OPTIONS = frozenset(
     {"-n", "--namesrv", "--namesrvAddr", "-o", "--output", "--timeout", "--retries"}
-    | {"--address-server", "--tls-ca", "--access-key", "--secret-key"}
+    | {"--address-server", "--tls-ca", "--access-key", "--secret-key", "--context"}
 )
 
 

@@ -1,10 +1,11 @@
 """The options every NameServer command shares, and the decorators that register commands.
 
 `nameserver_command` adds the common options (-n, -o, --timeout, --retries, --address-server,
---verbose, --tls, --tls-ca, --tls-insecure) to a command function and hands it a `Target`
-instead, so each command is written once against a ready manager and its failures all end the
-same way: one line on stderr and the documented exit code (see `failures`). The same options
-are the group's own too, so they may come before the command.
+--verbose, --tls, --tls-ca, --tls-insecure, --context, --access-key, --secret-key) to a command
+function and hands it a `Target` instead (the options given, else the contexts and the
+environment: see `_target`), so each command is written once against a ready manager and its
+failures all end the same way: one line on stderr and the documented exit code (see
+`failures`). The same options are the group's own too, so they may come before the command.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nsctl.cli import failures
 from nsctl.cli.app import GLOBALS_KEY, app
 from nsctl.cli.failures import cli_errors
 from nsctl.cli.mqadmin.option_names import with_mqadmin_names
-from nsctl.cli.target import Output, Target
+from nsctl.cli.target import SETTINGS, Output, Target, target_from
 
 
 def _timeout_option(flag: str) -> inspect.Parameter:
@@ -144,6 +145,21 @@ _COMMON_OPTIONS = [
         ],
     ),
     inspect.Parameter(
+        "context",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--context",
+                envvar="NSCTL_CONTEXT",
+                help="Take the settings not given as options from this context of the "
+                "configuration file (see 'nsctl config'), before the environment.",
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
         "access_key",
         inspect.Parameter.KEYWORD_ONLY,
         default=None,
@@ -237,7 +253,8 @@ def nameserver_command(
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> None:
-            target = Target(**{key: kwargs.pop(key) for key in _COMMON_NAMES})
+            with cli_errors():
+                target = _target(kwargs)
             try:
                 with cli_errors():
                     fn(target, **kwargs)
@@ -257,6 +274,30 @@ def nameserver_command(
     return register
 
 
+def _target(kwargs: dict[str, Any]) -> Target:
+    """The command's Target from its common options (taken out of `kwargs`): the options given
+    on the command line, before or after the command, beat the contexts and the environment."""
+    ctx = click.get_current_context()
+    before = ctx.meta.get(GLOBALS_KEY, {})
+    commandline = click.core.ParameterSource.COMMANDLINE
+
+    def given(name: str) -> bool:
+        return name in before or ctx.get_parameter_source(name) is commandline
+
+    explicit = {}
+    for name in SETTINGS:
+        value = kwargs.pop(name)
+        if given(name):
+            explicit[name] = value.value if isinstance(value, Output) else value
+    context = kwargs.pop("context")
+    return target_from(
+        explicit,
+        verbose=kwargs.pop("verbose"),
+        context=context or None,
+        context_source="--context" if given("context") else "NSCTL_CONTEXT",
+    )
+
+
 def sub_group(name: str, help: str) -> typer.Typer:
     """A group of sub-commands (`nsctl kv diff`) with the same parsing rules as the app."""
     from nsctl.cli.app import NsctlGroup, _NsctlTyper
@@ -274,8 +315,9 @@ def sub_group(name: str, help: str) -> typer.Typer:
     return group
 
 
-def plain_command(name: str, **settings: Any):
-    """Register a command that does not talk to a NameServer through a Target (serve, demo)."""
+def plain_command(name: str, *, group: typer.Typer | None = None, **settings: Any):
+    """Register a command that does not talk to a NameServer through a Target (serve, demo;
+    `group`: a sub-command such as `config view`)."""
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(fn)
@@ -283,7 +325,7 @@ def plain_command(name: str, **settings: Any):
             with cli_errors():
                 fn(*args, **kwargs)
 
-        app.command(name, **settings)(command)
+        (group if group is not None else app).command(name, **settings)(command)
         return fn
 
     return register

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nsctl.client.errors import (
     NameServerConnectionError,
@@ -24,6 +25,9 @@ from nsctl.client.errors import (
 )
 from nsctl.client.quiet_log import QuietLogger
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 log = QuietLogger(__name__)
 
 ENV_NAMESRV_ADDR = "NAMESRV_ADDR"
@@ -31,6 +35,7 @@ ENV_ADDRESS_SERVER_URL = "NSCTL_ADDRESS_SERVER_URL"
 ENV_NAMESRV_DOMAIN = "ROCKETMQ_NAMESRV_DOMAIN"
 ENV_NAMESRV_DOMAIN_SUBGROUP = "ROCKETMQ_NAMESRV_DOMAIN_SUBGROUP"
 DEFAULT_DOMAIN_SUBGROUP = "nsaddr"
+ENV_CONFIG = "NSCTL_CONFIG"
 
 _HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)$")
 
@@ -44,6 +49,23 @@ class ResolvedAddresses:
     source: str
     #: The address server's URL when the list came from one (it may change: ask again later).
     url: str | None = None
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where the configuration file with the contexts is, whether or not it exists:
+    `$NSCTL_CONFIG`, else `$XDG_CONFIG_HOME/nsctl/config.toml`, else
+    `~/.config/nsctl/config.toml` (see nsctl.client.contexts, which reads it). Here, where
+    every command looks anyway, so that a command finds out there is none without loading the
+    contexts module."""
+    from pathlib import Path
+
+    environ = os.environ if env is None else env
+    explicit = environ.get(ENV_CONFIG, "")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = environ.get("XDG_CONFIG_HOME", "")
+    root = Path(base) if base else Path(environ.get("HOME") or Path.home()) / ".config"
+    return root / "nsctl" / "config.toml"
 
 
 def split_host_port(address: str) -> tuple[str, int]:

@@ -99,9 +99,9 @@ PROBE = """
 import sys
 sys.argv = ["nsctl", "topicRoute", "-t", "T", "-n", "127.0.0.1:1", "-o", "json", "--retries", "0",
             "--timeout", "0.2"]
-from nsctl.cli.main import run
+from nsctl.cli.main import _run  # run() would end the process here: `-c` is __main__
 try:
-    run()
+    _run(sys.argv[1:])
 except SystemExit:
     pass
 heavy = sorted(m for m in sys.modules

@@ -2,7 +2,8 @@
 `kv sync` copies one NameServer's keys to the others (a NameServer back on an empty disk),
 `kv export` / `kv import` back a store up and restore it.
 
-The protocol cannot list namespaces: these cover ORDER_TOPIC_CONFIG plus those named with -s.
+The protocol cannot list namespaces: these cover ORDER_TOPIC_CONFIG, those named with -s and
+those the context in use lists (`namespaces = [...]`).
 """
 
 from __future__ import annotations
@@ -39,15 +40,16 @@ NamespacesOption = Annotated[
     typer.Option(
         "-s",
         "--namespace",
-        help="A namespace to cover besides ORDER_TOPIC_CONFIG (repeatable: the protocol cannot "
-        "list namespaces).",
+        help="A namespace to cover besides ORDER_TOPIC_CONFIG and the context's namespaces "
+        "(repeatable: the protocol cannot list namespaces).",
         show_default=False,
     ),
 ]
 
 
-def _namespaces(given: list[str] | None) -> list[str]:
-    return list(dict.fromkeys([ORDER_TOPIC_CONFIG_NAMESPACE, *(given or [])]))
+def _namespaces(given: list[str] | None, target: Target) -> list[str]:
+    """ORDER_TOPIC_CONFIG, the -s ones, then those of the context in use."""
+    return list(dict.fromkeys([ORDER_TOPIC_CONFIG_NAMESPACE, *(given or []), *target.namespaces]))
 
 
 def _read_tables(target: Target, namespaces: list[str], addresses: list[str] | None = None):
@@ -93,7 +95,7 @@ def _report_unreachable(failed: dict[str, BaseException]) -> int:
 def kv_diff(target: Target, namespaces: NamespacesOption = None) -> None:
     from nsctl.cli.views import kv_compare as view_of
 
-    covered = _namespaces(namespaces)
+    covered = _namespaces(namespaces, target)
     tables, failed = _read_tables(target, covered)
     found = view_of.differences(tables)
     addresses = target.addresses
@@ -175,7 +177,7 @@ def kv_sync(
     if not chosen:
         fail("nothing to repair: give --to, or more than one NameServer with -n", EXIT_USAGE)
     target.addresses[:] = list(dict.fromkeys([source, *chosen, *target.addresses]))
-    covered = _namespaces(namespaces)
+    covered = _namespaces(namespaces, target)
     tables, failed = _read_tables(target, covered, [source, *chosen])
     if source in failed:
         fail(f"cannot read the source {source}: {classify(failed[source])[1]}", EXIT_UNREACHABLE)
@@ -293,7 +295,7 @@ def _show_plan(target: Target, plan, *, results: dict[int, BaseException | None]
 def kv_export(target: Target, namespaces: NamespacesOption = None) -> None:
     from nsctl.client.errors import KVConfigNotFoundError
 
-    covered = _namespaces(namespaces)
+    covered = _namespaces(namespaces, target)
 
     def read(client) -> tuple[str, dict[str, dict[str, str]]]:
         tables = {}
