@@ -193,20 +193,12 @@ def load(path: Path | str | None = None, env: Mapping[str, str] | None = None) -
 
 
 def _parse(text: str, where: Path) -> dict[str, Any]:
-    import sys
+    from nsctl.toml_text import TomlSyntaxError, parse_toml
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - 3.10
-        import tomli as tomllib
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = re.search(r"\(at line (\d+), column \d+\)", message)
-        line = int(found.group(1)) if found else getattr(error, "lineno", 0) or 1
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        raise ConfigError(f"{where}:{line}: invalid TOML: {message}") from None
+        return parse_toml(text)
+    except TomlSyntaxError as error:
+        raise ConfigError(f"{where}:{error.line or 1}: invalid TOML: {error.message}") from None
 
 
 def _read(config: Config, data: dict[str, Any]) -> None:

@@ -335,17 +335,12 @@ def _line_of(lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> int:
 
 
 def _load_toml(text: str, source: str) -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - 3.10
-        import tomli as tomllib
+    from nsctl.toml_text import TomlSyntaxError, parse_toml
+
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        found = re.search(r"\(at line (\d+), column \d+\)", message)
-        line = int(found.group(1)) if found else getattr(error, "lineno", 0)
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        return parse_toml(text)
+    except TomlSyntaxError as error:
+        line, message = error.line, error.message
         if found := re.match(r"Cannot declare \((.*)\) twice", message):
             keys = re.findall(r"'((?:[^'\\]|\\.)*)'", found.group(1))
             message = f"{_dotted(tuple(keys))}: declared twice (a duplicate name)"
