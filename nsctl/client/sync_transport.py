@@ -116,6 +116,7 @@ class SyncConnection:
         deadline = time.monotonic() + timeout
         frame = hints.request_frame(command, self.credentials)
         self._acquire(deadline)
+        self._closing = False
         try:
             self._send(frame, deadline)
         finally:
@@ -250,6 +251,14 @@ class SyncConnection:
         self._sock = sock
         self._decoder = FrameDecoder()
         self._head = b""
+        if self._closing:
+            # close() came from another thread while this connection was being made, before
+            # it had a socket to shut down: honour it now rather than wait for an answer.
+            self._drop()
+            raise NameServerConnectionError(
+                f"the connection to {self.address} was closed while connecting",
+                address=self.address,
+            )
         log.debug("connected to %s", self.address)
         return sock
 
