@@ -50,11 +50,15 @@ def wait_until(
     ssl_context: ssl.SSLContext | None = None,
     credentials: Credentials | None = None,
     interval: float = POLL_INTERVAL,
+    client_class: type | None = None,
 ) -> WaitResult:
     """Ask every address `shows(client)` until each returned None (it shows the change; a
     string says what it shows instead), or until `timeout` seconds have passed. With
-    `credentials` every question is signed (ACL)."""
+    `credentials` every question is signed (ACL). The addresses are NameServers unless
+    `client_class` says otherwise (`BrokerClient`: groups live on the brokers)."""
     from nsctl.client.client import NameServerClient
+
+    client_class = client_class or NameServerClient
 
     start = time.monotonic()
     deadline = start + timeout
@@ -69,7 +73,7 @@ def wait_until(
                 try:
                     client = clients.get(address)
                     if client is None or not client.connected:
-                        client = clients[address] = NameServerClient(
+                        client = clients[address] = client_class(
                             address,
                             timeout=per_request,
                             connect_timeout=per_request,

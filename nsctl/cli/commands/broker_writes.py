@@ -6,7 +6,7 @@ exit code the results add up to (3 unreachable, then 1 refused, then 4 not shown
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -283,12 +283,24 @@ def on_namesrvs(
     return outcomes
 
 
-def wait_for(target: Target, seconds: float, shows: Callable[[Any], str | None]) -> WaitResult:
+def wait_for(
+    target: Target,
+    seconds: float,
+    shows: Callable[[Any], str | None],
+    brokers: list[str] | None = None,
+) -> WaitResult:
+    """Ask every NameServer (or every one of `brokers`) until `shows` holds on each."""
     from nsctl.client.convergence import wait_until
 
+    client_class = None
+    if brokers is not None:
+        from nsctl.client.broker_client import BrokerClient
+
+        client_class = BrokerClient
     return wait_until(
-        target.addresses,
+        brokers if brokers is not None else target.addresses,
         shows,
+        client_class=client_class,
         timeout=seconds,
         request_timeout=target.timeout,
         ssl_context=target.ssl_context,
@@ -391,9 +403,6 @@ def names_from(info: ClusterInfo | None, brokers: dict[str, str | None], target:
     for address in missing:
         brokers[address] = broker_name_of(info, address)
 
-
-def joined(items: Iterable[str]) -> str:
-    return ", ".join(items)
 
 
 def true_or_false(flag: str, value: str | None) -> bool | None:

@@ -162,28 +162,14 @@ def update_sub_group(
 def _wait_brokers(target, seconds, addresses, group, present: bool):
     """--wait for groups: the brokers themselves hold groups (NameServers know nothing of
     them), so wait until every broker written shows (or no longer shows) the group."""
-    import time
 
-    from nsctl.cli.broker_answers import ask_brokers
-    from nsctl.client.convergence import POLL_INTERVAL, WaitResult
+    def shows(client) -> str | None:
+        held = group in client.get_all_subscription_group_config().subscription_group_table
+        if held == present:
+            return None
+        return "does not have it yet" if present else "still has it"
 
-    start = time.monotonic()
-    pending = {a: "not asked yet" for a in addresses}
-    shown: list[str] = []
-    while pending:
-        answers = ask_brokers(target, list(pending), _groups)
-        for address, answer in answers.items():
-            if answer.value is None:
-                pending[address] = f"cannot ask it: {answer.error_text}"
-            elif (group in answer.value) == present:
-                del pending[address]
-                shown.append(address)
-            else:
-                pending[address] = "still has it" if not present else "does not have it yet"
-        if not pending or time.monotonic() - start + POLL_INTERVAL > seconds:
-            break
-        time.sleep(POLL_INTERVAL)
-    return WaitResult(shown=shown, pending=pending, seconds=time.monotonic() - start)
+    return w.wait_for(target, seconds, shows, brokers=addresses)
 
 
 @nameserver_command(

@@ -52,21 +52,22 @@ def _namespaces(given: list[str] | None, target: Target) -> list[str]:
     return list(dict.fromkeys([ORDER_TOPIC_CONFIG_NAMESPACE, *(given or []), *target.namespaces]))
 
 
-def _read_tables(target: Target, namespaces: list[str], addresses: list[str] | None = None):
-    """namespace -> NameServer -> table (a namespace a NameServer lacks is an empty table),
-    and the NameServers that could not be asked (with why)."""
+def _tables(client, namespaces: list[str]) -> dict[str, dict[str, str]]:
+    """One NameServer's table of each namespace (one it lacks is an empty table)."""
     from nsctl.client.errors import KVConfigNotFoundError
 
-    def read(client) -> dict[str, dict[str, str]]:
-        tables = {}
-        for namespace in namespaces:
-            try:
-                tables[namespace] = client.get_kv_list_by_namespace(namespace)
-            except KVConfigNotFoundError:
-                tables[namespace] = {}
-        return tables
+    tables = {}
+    for namespace in namespaces:
+        try:
+            tables[namespace] = client.get_kv_list_by_namespace(namespace)
+        except KVConfigNotFoundError:
+            tables[namespace] = {}
+    return tables
 
-    results = target.manager.broadcast(read)
+
+def _read_tables(target: Target, namespaces: list[str], addresses: list[str] | None = None):
+    """namespace -> NameServer -> table, and the NameServers that could not be asked."""
+    results = target.manager.broadcast(lambda client: _tables(client, namespaces))
     if addresses is not None:
         results = {a: r for a, r in results.items() if a in addresses}
     failed = {a: r for a, r in results.items() if isinstance(r, BaseException)}
@@ -293,18 +294,12 @@ def _show_plan(target: Target, plan, *, results: dict[int, BaseException | None]
     help="Write one NameServer's KV (the first that answers) as JSON, for kv import.",
 )
 def kv_export(target: Target, namespaces: NamespacesOption = None) -> None:
-    from nsctl.client.errors import KVConfigNotFoundError
 
     covered = _namespaces(namespaces, target)
 
     def read(client) -> tuple[str, dict[str, dict[str, str]]]:
-        tables = {}
-        for namespace in covered:
-            try:
-                tables[namespace] = dict(sorted(client.get_kv_list_by_namespace(namespace).items()))
-            except KVConfigNotFoundError:
-                tables[namespace] = {}
-        return client.address, tables
+        tables = _tables(client, covered)
+        return client.address, {ns: dict(sorted(t.items())) for ns, t in tables.items()}
 
     address, tables = target.manager.invoke(read)
     emit_json({"namesrv": address, "namespaces": tables})
@@ -320,17 +315,14 @@ def kv_import(
     target: Target,
     file: Annotated[str, typer.Option("-f", "--file", help="A kv export file, or -.")],
 ) -> None:
-    from nsctl.client.errors import KVConfigNotFoundError
 
     document = _load_export(file)
 
     def put(client) -> dict[str, int]:
         counts = {"put": 0, "unchanged": 0}
+        holdings = _tables(client, list(document))
         for namespace, table in document.items():
-            try:
-                held = client.get_kv_list_by_namespace(namespace)
-            except KVConfigNotFoundError:
-                held = {}
+            held = holdings[namespace]
             for key, value in table.items():
                 if held.get(key) == value:
                     counts["unchanged"] += 1
