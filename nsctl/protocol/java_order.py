@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import sys
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from itertools import compress, islice, repeat
-from operator import and_, eq, mul
+from operator import and_, eq, mul, not_
 from typing import Any
 
 _MASK32 = 0xFFFFFFFF
@@ -402,69 +403,50 @@ def hashset_copy_order(keys: Iterable[Hashable]) -> list:
 
 
 Node = tuple[int, Hashable]  # (spread hash, key)
+Bins = dict[int, "Node | list[Node]"]
 
 
 class _ChmTable:
-    """The buckets of a ConcurrentHashMap, held in one of two equivalent forms:
+    """The buckets of a ConcurrentHashMap, flat: its keys and their spread hashes in iteration
+    order (by bucket, then link order within a bucket), with capacity, size and the size at
+    which it resizes (`size_ctl`).
 
-    - `bins`: index -> its nodes in link order, a lone node as the (spread hash, key) tuple
-      itself and longer chains as lists of them (most buckets hold one key); removals and small
-      insertions work on this form;
-    - `flat`: the keys and their spread hashes in iteration order (by bucket, then link order);
-      large insertions work on this form (`_insert_sorted`), whose cost is a few sorts in C
-      instead of a Python step per key and per resize.
+    Most changes work on the flat form directly:
+
+    - large insertions by sorting (`_insert_sorted`): a few sorts in C instead of a Python step
+      per key and per resize;
+    - small insertions that cause no resize, and removals, by binary search for the bucket;
+    - insertions into a table of fewer than 64 buckets (where a crowded bucket resizes the
+      table) step by step on the bucket form (`_insert_simulated`), which is also the oracle of
+      the other two.
+
+    `JavaConcurrentHashMap` never changes a table it has put in place: it changes a `copy`, so
+    another thread may read a table while the map goes on.
     """
 
-    __slots__ = ("_bins", "_flat", "capacity", "size", "size_ctl")
+    __slots__ = ("capacity", "hashes", "keys", "size", "size_ctl")
 
     #: Insertions of at least this many keys go through `_insert_sorted`.
     SORTED_BATCH = 64
+    #: Removals of more keys than this filter the whole table once.
+    FILTER_BATCH = 32
 
     def __init__(self, capacity: int) -> None:
-        self._bins: dict[int, Node | list[Node]] | None = {}
-        self._flat: tuple[list, list[int]] | None = None
+        self.keys: list = []
+        self.hashes: list[int] = []
         self.capacity = capacity
         self.size = 0
         self.size_ctl = capacity - (capacity >> 2)
 
-    @property
-    def bins(self) -> dict[int, Node | list[Node]]:
-        bins = self._bins
-        if bins is None:
-            bins = {}
-            mask = self.capacity - 1
-            get = bins.get
-            for key, h in zip(*self._flat, strict=True):  # type: ignore[misc]
-                index = h & mask
-                chain = get(index)
-                if chain is None:
-                    bins[index] = (h, key)
-                elif type(chain) is tuple:
-                    bins[index] = [chain, (h, key)]
-                else:
-                    chain.append((h, key))
-            self._bins = bins
-        self._flat = None  # the bins are about to change
-        return bins
+    def copy(self) -> _ChmTable:
+        copied = _ChmTable.__new__(_ChmTable)
+        copied.keys = list(self.keys)
+        copied.hashes = list(self.hashes)
+        copied.capacity, copied.size, copied.size_ctl = self.capacity, self.size, self.size_ctl
+        return copied
 
-    def _flat_lists(self) -> tuple[list, list[int]]:
-        flat = self._flat
-        if flat is None:
-            keys: list = []
-            hashes: list[int] = []
-            bins = self._bins or {}
-            for index in sorted(bins):
-                chain = bins[index]
-                if type(chain) is tuple:
-                    hashes.append(chain[0])
-                    keys.append(chain[1])
-                else:
-                    for h, key in chain:
-                        hashes.append(h)
-                        keys.append(key)
-            flat = self._flat = (keys, hashes)
-        self._bins = None  # the flat form is about to change
-        return flat
+    def ordered(self) -> list:
+        return list(self.keys)
 
     def insert_all(self, keys: Iterable[Hashable]) -> None:
         """Put keys that are not in the map (nor repeated), in this order."""
@@ -475,23 +457,95 @@ class _ChmTable:
             self._insert_simulated(keys[start : start + 1])
             start += 1
         rest = keys[start:] if start else keys
-        if len(rest) >= self.SORTED_BATCH:
+        if not rest:
+            return
+        if len(rest) >= self.SORTED_BATCH or self.size + len(rest) >= self.size_ctl:
             self._insert_sorted(rest)
-        elif rest:
-            self._insert_simulated(rest)
+        else:
+            self._insert_bisected(rest)
+
+    def _insert_bisected(self, new_keys: list) -> None:
+        """`insert_all` of a few keys that cause no resize: each goes to the end of its bucket."""
+        mask = self.capacity - 1
+        keys, hashes = self.keys, self.hashes
+        for key in new_keys:
+            h = spread_hash(key)
+            at = bisect_right(hashes, h & mask, key=lambda other: other & mask)
+            keys.insert(at, key)
+            hashes.insert(at, h)
+        self.size += len(new_keys)
+
+    def remove(self, key: Hashable) -> None:
+        """Remove a key that is in the table; the other nodes of its bucket keep their order."""
+        mask = self.capacity - 1
+        index = spread_hash(key) & mask
+        keys, hashes = self.keys, self.hashes
+        at = bisect_left(hashes, index, key=lambda other: other & mask)
+        while at < len(keys) and hashes[at] & mask == index:
+            if keys[at] == key:
+                del keys[at]
+                del hashes[at]
+                self.size -= 1
+                return
+            at += 1
+        raise KeyError(key)
+
+    def remove_all(self, keys: list) -> None:
+        """Remove keys that are in the table (distinct), as `remove` one by one would."""
+        if len(keys) <= self.FILTER_BATCH:
+            for key in keys:
+                self.remove(key)
+            return
+        dropped = set(keys)
+        kept = list(map(not_, map(dropped.__contains__, self.keys)))
+        before = len(self.keys)
+        self.keys = list(compress(self.keys, kept))
+        self.hashes = list(compress(self.hashes, kept))
+        if before - len(self.keys) != len(dropped):
+            raise KeyError("remove_all takes keys that are in the table")
+        self.size -= len(dropped)
+
+    # The bucket form, for small tables: index -> its nodes in link order, a lone node as the
+    # (spread hash, key) tuple itself and longer chains as lists of them.
+
+    def _bins(self) -> Bins:
+        bins: Bins = {}
+        mask = self.capacity - 1
+        get = bins.get
+        for key, h in zip(self.keys, self.hashes, strict=True):
+            index = h & mask
+            chain = get(index)
+            if chain is None:
+                bins[index] = (h, key)
+            elif type(chain) is tuple:
+                bins[index] = [chain, (h, key)]
+            else:
+                chain.append((h, key))
+        return bins
+
+    def _set_bins(self, bins: Bins) -> None:
+        keys: list = []
+        hashes: list[int] = []
+        for index in sorted(bins):
+            chain = bins[index]
+            if type(chain) is tuple:
+                hashes.append(chain[0])
+                keys.append(chain[1])
+            else:
+                for h, key in chain:
+                    hashes.append(h)
+                    keys.append(key)
+        self.keys, self.hashes = keys, hashes
 
     def _insert_simulated(self, keys: Iterable[Hashable]) -> None:
         """`insert_all` one key and one resize at a time, as Java does (the oracle of
-        `_insert_sorted`)."""
-        bins = self.bins
+        `_insert_sorted` and `_insert_bisected`)."""
+        bins = self._bins()
         mask = self.capacity - 1
         size = self.size
         size_ctl = self.size_ctl
-        cache_get = _HASH_CACHE.get
         for key in keys:
-            h = cache_get(key) if type(key) is str else None
-            if h is None:
-                h = spread_hash(key)
+            h = spread_hash(key)
             index = h & mask
             chain = bins.get(index)
             if chain is None:
@@ -503,14 +557,15 @@ class _ChmTable:
                 chain.append((h, key))
                 if old_length >= TREEIFY_THRESHOLD and mask + 1 < MIN_TREEIFY_CAPACITY:
                     self.size = size
-                    self._presize((mask + 1) << 1)
-                    bins, mask, size_ctl = self.bins, self.capacity - 1, self.size_ctl
+                    bins = self._presize(bins, (mask + 1) << 1)
+                    mask, size_ctl = self.capacity - 1, self.size_ctl
             size += 1
             while size >= size_ctl and mask + 1 < MAXIMUM_CAPACITY:
                 self.size = size
-                self._transfer()
-                bins, mask, size_ctl = self.bins, self.capacity - 1, self.size_ctl
+                bins = self._transfer(bins)
+                mask, size_ctl = self.capacity - 1, self.size_ctl
         self.size = size
+        self._set_bins(bins)
 
     def _insert_sorted(self, new_keys: list) -> None:
         """`insert_all` for a table of at least 64 buckets, by sorting.
@@ -521,7 +576,7 @@ class _ChmTable:
         the wider bucket, does it), and only the chains of three or more nodes, which Java may
         partly reverse, are split explicitly (`_split_chain`) before that sort.
         """
-        keys, hashes = self._flat_lists()
+        keys, hashes = self.keys, self.hashes
         # Nodes are numbered (the table's first, in order, then the new keys); the sorts move
         # numbers, and the keys are looked up once at the end.
         present = len(keys)
@@ -567,34 +622,21 @@ class _ChmTable:
                 nodes[first:last] = [node for _, node in low + high]
             size_ctl = (capacity << 1) - (capacity >> 1)
             capacity <<= 1
-        self._flat = (list(map(keys.__getitem__, nodes)), list(map(hashes.__getitem__, nodes)))
+        self.keys = list(map(keys.__getitem__, nodes))
+        self.hashes = list(map(hashes.__getitem__, nodes))
         self.capacity, self.size, self.size_ctl = capacity, size, size_ctl
 
-    def remove(self, key: Hashable) -> None:
-        bins = self.bins
-        index = spread_hash(key) & (self.capacity - 1)
-        chain = bins[index]
-        if type(chain) is tuple:
-            del bins[index]
-        else:
-            for position, (_, k) in enumerate(chain):
-                if k == key:
-                    del chain[position]
-                    break
-            if len(chain) == 1:
-                bins[index] = chain[0]
-        self.size -= 1
-
-    def _presize(self, size: int) -> None:
+    def _presize(self, bins: Bins, size: int) -> Bins:
         # tryPresize: double until the control size covers 1.5 * size + 1.
         wanted = table_size_for(size + (size >> 1) + 1)
         while wanted > self.size_ctl and self.capacity < MAXIMUM_CAPACITY:
-            self._transfer()
+            bins = self._transfer(bins)
+        return bins
 
-    def _transfer(self) -> None:
+    def _transfer(self, old: Bins) -> Bins:
         n = self.capacity
-        bins: dict[int, Node | list[Node]] = {}
-        for index, chain in self.bins.items():
+        bins: Bins = {}
+        for index, chain in old.items():
             if type(chain) is tuple:
                 bins[index | (chain[0] & n)] = chain
                 continue
@@ -612,24 +654,9 @@ class _ChmTable:
                 bins[index] = low[0] if len(low) == 1 else low
             if high:
                 bins[index | n] = high[0] if len(high) == 1 else high
-        self._bins = bins
         self.capacity = n << 1
         self.size_ctl = (n << 1) - (n >> 1)
-
-    def ordered(self) -> list:
-        if self._flat is not None:
-            return list(self._flat[0])
-        bins = self._bins or {}
-        order = []
-        append = order.append
-        extend = order.extend
-        for index in sorted(bins):
-            chain = bins[index]
-            if type(chain) is tuple:
-                append(chain[1])
-            else:
-                extend([k for _, k in chain])
-        return order
+        return bins
 
 
 def _split_chain(chain: list[Node], n: int) -> tuple[list[Node], list[Node]]:
@@ -653,26 +680,71 @@ def _split_chain(chain: list[Node], n: int) -> tuple[list[Node], list[Node]]:
     return low, high
 
 
+_PUT = "put"
+_REMOVE = "remove"
+#: A logged change to a map's keys: (_PUT or _REMOVE, the keys or a function giving them, count).
+Change = tuple[str, Any, int]
+
+
+def _settled(table: _ChmTable, changes: Iterable[Change]) -> _ChmTable:
+    """A copy of `table` with `changes` applied in order (`table` itself is left alone)."""
+    table = table.copy()
+    for kind, keys, count in changes:
+        ordered = list(keys()) if callable(keys) else keys
+        if len(ordered) != count:
+            raise RuntimeError(f"a deferred change gave {len(ordered)} keys, not {count}")
+        if kind is _PUT:
+            table.insert_all(ordered)
+        else:
+            table.remove_all(ordered)
+    return table
+
+
+class OrderJob:
+    """A map's table and the changes logged after it, as they were when the job was made: `run`
+    works out the settled table and its iteration order from them alone, so it may run in
+    another thread while the map changes. `JavaConcurrentHashMap.adopt` takes the result."""
+
+    __slots__ = ("base", "changes", "order")
+
+    def __init__(self, base: _ChmTable, changes: tuple[Change, ...], order: list | None) -> None:
+        self.base = base
+        self.changes = changes
+        self.order = order  # known already: nothing to work out
+
+    def run(self) -> tuple[_ChmTable | None, list]:
+        if self.order is not None:
+            return None, self.order
+        table = _settled(self.base, self.changes)
+        return table, table.keys
+
+
 class JavaConcurrentHashMap(_JavaOrderedDict):
     """A dict that iterates as `java.util.concurrent.ConcurrentHashMap` does after the same puts
     and removes.
 
-    Batches put with `put_new` reach the simulated buckets only when the order is first needed
-    (iteration, a removal, `capacity`): a registration of 100,000 new topics then costs only
-    its dict updates, and the order work is done once, when a list is asked for.
+    Changes to the key set are logged and reach the simulated table only when the order is
+    needed: when the map is iterated (`_settle`), or in another thread through `order_job`,
+    whose settled table `adopt` then puts in place. A registration of 100,000 new topics thus
+    costs only its dict updates, and removing them only their deletions; the order work is done
+    once, when a list is asked for. Batches put with `put_new` may even name their order by a
+    function, called only then.
     """
 
-    __slots__ = ("_order", "_pending", "_table")
+    __slots__ = ("_order", "_pending", "_shared", "_table")
 
-    #: Pending batches beyond this are applied at once, so that the log stays short.
+    #: Pending changes beyond this are applied at once, so that the log stays short.
     PENDING_LIMIT = 256
 
     def __init__(self, *, initial_capacity: int | None = None) -> None:
         super().__init__()
+        #: The settled table: never changed in place (see `_ChmTable`).
         self._table = _ChmTable(chm_capacity(initial_capacity))
         self._order: list | None = None
-        #: Puts not yet in `_table`, in order: (keys or a function giving them, how many).
-        self._pending: list[tuple[Any, int]] = []
+        #: Changes not yet in `_table`, in order.
+        self._pending: list[Change] = []
+        #: Pending changes before this index belong to an `OrderJob` too: never extended.
+        self._shared = 0
 
     @property
     def capacity(self) -> int:
@@ -681,11 +753,7 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
         if key not in self:
-            if self._pending:
-                self._defer((key,), 1)
-            else:
-                self._table.insert_all((key,))
-            self._order = None
+            self._log_one(_PUT, key)
         dict.__setitem__(self, key, value)
 
     def put_new(
@@ -704,32 +772,63 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
         if len(set(keys)) != len(keys) or not dict.keys(self).isdisjoint(keys):
             raise KeyError("put_new takes keys that are new and distinct")
         dict.update(self, items)
-        self._defer(keys if order is None else order, len(keys))
-        self._order = None
+        self._defer((_PUT, keys if order is None else order, len(keys)))
 
-    def _defer(self, keys: Any, count: int) -> None:
-        self._pending.append((keys, count))
+    def remove_all(self, keys: Iterable[Hashable]) -> None:
+        """Remove many keys that are in the map (distinct), as removing them one by one would."""
+        keys = list(keys)
+        if len(set(keys)) != len(keys) or not all(map(self.__contains__, keys)):
+            raise KeyError("remove_all takes keys that are in the map and distinct")
+        delete = dict.__delitem__
+        for key in keys:
+            delete(self, key)
+        self._defer((_REMOVE, keys, len(keys)))
+
+    def _log_one(self, kind: str, key: Hashable) -> None:
+        pending = self._pending
+        if len(pending) > self._shared:
+            last_kind, keys, count = pending[-1]
+            if last_kind is kind and type(keys) is list:  # the same kind again: one change
+                keys.append(key)
+                pending[-1] = (kind, keys, count + 1)
+                self._order = None
+                return
+        self._defer((kind, [key], 1))
+
+    def _defer(self, change: Change) -> None:
+        self._pending.append(change)
+        self._order = None
         if len(self._pending) > self.PENDING_LIMIT:
             self._settle()
 
     def _settle(self) -> None:
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
-        for keys, count in pending:
-            ordered = list(keys()) if callable(keys) else keys
-            if len(ordered) != count:
-                raise RuntimeError(f"a deferred put gave {len(ordered)} keys, not {count}")
-            self._table.insert_all(ordered)
+        pending, self._pending, self._shared = self._pending, [], 0
+        self._table = _settled(self._table, pending)
 
-    def _remove(self, key: Hashable) -> None:
-        self._settle()
-        self._table.remove(key)
-        self._order = None
+    def order_job(self) -> OrderJob:
+        """The work of finding this map's order as it is now, to run anywhere (`OrderJob`)."""
+        self._shared = len(self._pending)
+        return OrderJob(self._table, tuple(self._pending), self._order)
+
+    def adopt(self, job: OrderJob, table: _ChmTable | None) -> None:
+        """Put the table `job` settled in place, unless the map was settled since the job was
+        made; the changes logged after the job stay pending."""
+        done = len(job.changes)
+        if table is None or self._table is not job.base or len(self._pending) < done:
+            return
+        if any(a is not b for a, b in zip(self._pending, job.changes, strict=False)):
+            return
+        self._table = table
+        del self._pending[:done]
+        self._shared = max(self._shared - done, 0)
+        if not self._pending:
+            self._order = table.keys
 
     def __delitem__(self, key: Hashable) -> None:
         dict.__delitem__(self, key)
-        self._remove(key)
+        self._log_one(_REMOVE, key)
 
     def setdefault(self, key: Hashable, default: Any = None) -> Any:
         if key in self:
@@ -740,7 +839,7 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
     def pop(self, key: Hashable, *default: Any) -> Any:
         if key in self:
             value = dict.pop(self, key)
-            self._remove(key)
+            self._log_one(_REMOVE, key)
             return value
         return dict.pop(self, key, *default)
 
@@ -753,9 +852,9 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
             self[key] = value
 
     def clear(self) -> None:  # Java keeps the table's capacity
+        capacity = self.capacity
         dict.clear(self)
-        self._settle()
-        self._table = _ChmTable(self._table.capacity)
+        self._table = _ChmTable(capacity)
         self._order = None
 
     def copy(self) -> dict:
@@ -765,7 +864,7 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
         order = self._order
         if order is None:
             self._settle()
-            order = self._order = self._table.ordered()
+            order = self._order = self._table.keys  # the table is never changed in place
         return order
 
 
@@ -774,4 +873,4 @@ def chm_order(keys: Iterable[Hashable], *, initial_capacity: int | None = None) 
     adding `keys` in this order; repeated keys keep their first place."""
     table = _ChmTable(chm_capacity(initial_capacity))
     table.insert_all(dict.fromkeys(keys))
-    return table.ordered()
+    return table.keys

@@ -338,3 +338,77 @@ def test_batch_hashes_match_one_by_one(keys, same_length, fresh):
     expected = [java_order.spread(java_order.java_hash(k)) for k in keys]
     assert java_order.spread_hashes(keys) == expected
     assert java_order.spread_hashes(keys) == expected  # now remembered
+
+
+JOB_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), KEYS),
+        st.tuples(st.just("del"), KEYS),
+        st.tuples(st.just("batch"), st.lists(KEYS, max_size=120), st.randoms()),
+        st.tuples(st.just("drop"), st.integers(0, 200), st.randoms()),
+        st.tuples(st.just("job"), st.none()),
+        st.tuples(st.just("adopt"), st.integers(0, 10)),
+        st.tuples(st.just("look"), st.none()),
+    ),
+    max_size=50,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=JOB_OPS, initial=st.sampled_from([None, 16, 1024]))
+def test_order_jobs_adopted_between_changes_match_reference(ops, initial):
+    """Order jobs made at any point, run later (as another thread would) and adopted after
+    further puts, removals and bulk removals: the map's order stays Java's, and every job's
+    order is Java's order at the moment the job was made."""
+    model = JavaConcurrentHashMap(initial_capacity=initial)
+    reference = ReferenceConcurrentHashMap(initial)
+    jobs = []
+    for op in ops:
+        if op[0] == "put":
+            model[op[1]] = 1
+            reference.put(op[1])
+        elif op[0] == "del":
+            model.pop(op[1], None)
+            reference.remove(op[1])
+        elif op[0] == "batch":
+            fresh = [k for k in dict.fromkeys(op[1]) if k not in model]
+            put_order = list(fresh)
+            op[2].shuffle(put_order)
+            model.put_new([(k, 2) for k in fresh], order=lambda o=put_order: o)
+            for key in put_order:
+                reference.put(key)
+        elif op[0] == "drop":
+            present = list(dict.keys(model))
+            op[2].shuffle(present)
+            gone = present[: op[1]]
+            model.remove_all(gone)
+            for key in gone:
+                reference.remove(key)
+        elif op[0] == "job":
+            jobs.append((model.order_job(), reference.order()))
+        elif op[0] == "adopt" and jobs:
+            job, expected = jobs.pop(op[1] % len(jobs))
+            table, order = job.run()
+            assert order == expected
+            model.adopt(job, table)
+        else:
+            assert list(model) == reference.order()
+    assume(not reference.treeified)
+    assert list(model) == reference.order()
+    assert set(model) == set(dict.keys(model))
+    for job, expected in jobs:
+        assert job.run()[1] == expected
+
+
+def test_remove_all_refuses_keys_not_in_the_map_and_changes_nothing():
+    model = JavaConcurrentHashMap()
+    model.put_new([(f"t{i}", i) for i in range(100)])
+    before = list(model)
+    for bad in (["t1", "nope"], ["t1", "t1"]):
+        try:
+            model.remove_all(bad)
+        except KeyError:
+            pass
+        else:
+            raise AssertionError(f"remove_all({bad}) was accepted")
+    assert list(model) == before and len(model) == 100
