@@ -43,7 +43,6 @@ _RECV_SIZE = 256 * 1024
 _WAKE_UP_SECONDS = 0.25
 
 
-
 def _ascii_host(host: str) -> str | bytes:
     """`host` as `socket.getaddrinfo` gets it from the IDNA codec, computed here for the ASCII
     names (and addresses) that codec passes through unchanged: the codec's module, with

@@ -37,10 +37,11 @@ class WireModel:
         raise NotImplementedError
 
     @classmethod
-    def decode(cls: type[M], body: bytes | str | None) -> M:
+    def decode(cls: type[M], body: bytes | str | None, *, yielding: bool = False) -> M:
+        """`yielding`: for a thread other than the event loop's (see `dialect.loads`)."""
         if not body:
             raise ProtocolError(f"{cls.__name__}: the response has no body")
-        return cls.from_wire(dialect.loads(body, cls.__name__))
+        return cls.from_wire(dialect.loads(body, cls.__name__, yielding=yielding))
 
     def encode(self, *, bare_int_keys: bool | None = None) -> bytes:
         bare = self.BARE_INT_KEYS if bare_int_keys is None else bare_int_keys

@@ -290,21 +290,22 @@ class RegisterBrokerBody(WireModel):
 
     @classmethod
     def decode_request(
-        cls, body: bytes | None, *, compressed: bool, version: int
+        cls, body: bytes | None, *, compressed: bool, version: int, yielding: bool = False
     ) -> RegisterBrokerBody:
         """Read a REGISTER_BROKER body the way the server's version rules say.
 
         Below version 37 the body is a bare TopicConfigSerializeWrapper; `compressed` selects the
-        binary layout otherwise. No body means an empty table at DataVersion 0.
+        binary layout otherwise. No body means an empty table at DataVersion 0. `yielding`: for
+        a thread other than the event loop's (see `dialect.loads`).
         """
         if not body:
             return cls(TopicConfigSerializeWrapper(data_version=DataVersion(0, 0, 0)))
         if version < Version.V3_0_11:
-            wrapper = TopicConfigSerializeWrapper.from_wire(dialect.loads(body, "register body"))
-            return cls(wrapper)
+            text = dialect.loads(body, "register body", yielding=yielding)
+            return cls(TopicConfigSerializeWrapper.from_wire(text))
         if compressed:
             return cls.decode_compressed(body, with_mappings=version >= Version.V5_0_0)
-        return cls.decode(body)
+        return cls.decode(body, yielding=yielding)
 
     def encode_compressed(self, *, legacy: bool = False) -> bytes:
         """The zlib form. `legacy=True` writes what 4.x brokers write (no attributes, no mappings),

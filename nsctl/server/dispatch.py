@@ -10,16 +10,20 @@ serves them to anyone who can connect.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
+import inspect
 import ipaddress
 import logging
+import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 
 from nsctl.protocol import dialect
 from nsctl.protocol.codes import (
+    MASTER_ID,
     ORDER_TOPIC_CONFIG_NAMESPACE,
     RequestCode,
     ResponseCode,
@@ -50,7 +54,8 @@ from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
 from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
-from nsctl.server.route_table import Registration, RouteTable, route_wire
+from nsctl.server.offload import Worker
+from nsctl.server.route_table import ListJob, Registration, RouteTable, TopicPlan, route_wire
 from nsctl.server.stats import ServerStats
 
 log = logging.getLogger(__name__)
@@ -62,11 +67,15 @@ FAQ_SUFFIX = "\nSee https://rocketmq.apache.org/docs/bestPractice/06FAQ for furt
 #: Register bodies from this size on (a compressed one of 1,000 topics) are remembered
 #: (`RegisterBodyCache`) and registered with the garbage collector paused.
 SMALL_BODY = 16 * 1024
+#: How often a topic list that read changing tables is made again in the worker.
+LIVE_LIST_TRIES = 3
 
 SUCCESS = ResponseCode.SUCCESS
 SYSTEM_ERROR = ResponseCode.SYSTEM_ERROR
 
-Handler = Callable[[RemotingCommand, Hashable], RemotingCommand]
+#: What a handler gives: the answer, or an awaitable of it (work done elsewhere first).
+Answer = RemotingCommand | Awaitable[RemotingCommand | None]
+Handler = Callable[[RemotingCommand, Hashable], Answer]
 
 #: Requests that change state and are not broker traffic: served only to `admin_allow` peers.
 ADMIN_CODES = frozenset(
@@ -139,6 +148,10 @@ class Dispatcher:
         self.peer_verified: Callable[[Hashable], bool] = lambda conn: False
         self._refusals_logged: dict[tuple, float] = {}
         self._register_bodies = RegisterBodyCache(table.broker_live_table)
+        #: Where work that grows with the tables runs (the NameServer sets one); None: here.
+        self.worker: Worker | None = None
+        #: Topic-list jobs running, by list and state generation: one job answers them all.
+        self._list_runs: dict[tuple, tuple[ListJob, asyncio.Future]] = {}
         C = RequestCode
         self._handlers: dict[int, Handler] = {
             C.PUT_KV_CONFIG: self.put_kv_config,
@@ -197,8 +210,9 @@ class Dispatcher:
             else:
                 response = handler(request, conn)
         except Exception as exc:  # a bad request must never take the server down
-            log.warning("request code %s failed: %s", request.code, exc, exc_info=True)
-            response = _reply(request, SYSTEM_ERROR, f"{type(exc).__name__}: {exc}")
+            response = _failed(request, exc)
+        if inspect.isawaitable(response):
+            return _guarded(request, response)
         return None if request.is_oneway else response
 
     def state_generation(self) -> int:
@@ -338,18 +352,55 @@ class Dispatcher:
     # ------------------------------------------------------------------------------------------
     # Brokers
 
-    def register_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+    def register_broker(
+        self, request: RemotingCommand, conn: Hashable
+    ) -> RemotingCommand | Awaitable[RemotingCommand]:
         h = RegisterBrokerRequestHeader.from_request(request)
         if h.body_crc32 and body_crc32(request.body) != h.body_crc32:
             return _reply(request, SYSTEM_ERROR, "crc32 not match", ext={})
-        with _collector_paused(len(request.body or b"") >= SMALL_BODY):
+        size = len(request.body or b"")
+        if self.worker is not None and _reaches(size, self.config.offload_min_body):
+            return self._register_later(request, h, conn)
+        with _collector_paused(size >= SMALL_BODY):
             return self._register(request, h, conn)
 
-    def _register(
+    async def _register_later(
         self, request: RemotingCommand, h: RegisterBrokerRequestHeader, conn: Hashable
     ) -> RemotingCommand:
+        """A large registration: decoded, and its topics planned, by the worker; applied here
+        at once (the plan is worked out again here if a topic changed meanwhile)."""
+        assert self.worker is not None
+        with _COLLECTOR.held():
+            stamp = self.table.topics_stamp  # read here: no change is half done on the loop
+            body, plan = await self.worker.run(self._decode_and_plan, request, h, stamp)
+            return self._register(request, h, conn, body=body, plan=plan)
+
+    def _decode_and_plan(
+        self, request: RemotingCommand, h: RegisterBrokerRequestHeader, stamp: int
+    ) -> tuple[RegisterBrokerBody, TopicPlan | None]:
+        """In the worker: decode the body and plan its topics for a master or a possible
+        acting master (others put no topics)."""
+        body = self._register_bodies.decode(request, h, yielding=True)
+        plan = None
+        if h.broker_name is not None and (
+            h.broker_id == MASTER_ID or h.enable_acting_master is not None
+        ):
+            topics = body.topic_config_serialize_wrapper.topic_config_table
+            plan = self.table.plan_topics(h.broker_name, topics, stamp=stamp)
+        return body, plan
+
+    def _register(
+        self,
+        request: RemotingCommand,
+        h: RegisterBrokerRequestHeader,
+        conn: Hashable,
+        *,
+        body: RegisterBrokerBody | None = None,
+        plan: TopicPlan | None = None,
+    ) -> RemotingCommand:
         # A body that cannot be read raises: SYSTEM_ERROR without header, as Java answers.
-        body = self._register_bodies.decode(request, h)
+        if body is None:
+            body = self._register_bodies.decode(request, h)
         if h.cluster_name is None or h.broker_name is None or h.broker_addr is None:
             # 5.3.3 swallows the resulting exception and answers SUCCESS having registered nothing.
             log.warning("REGISTER_BROKER without clusterName/brokerName/brokerAddr: ignored")
@@ -378,6 +429,7 @@ class Dispatcher:
             conn=conn,
             now=self.clock(),
             delete_topic_with_registration=self.config.flag("deleteTopicWithBrokerRegistration"),
+            plan=plan,
         )
         if not outcome.accepted:
             return _reply(request, SYSTEM_ERROR, "register broker failed", ext={})
@@ -552,19 +604,18 @@ class Dispatcher:
     # ------------------------------------------------------------------------------------------
     # Topics
 
-    def get_all_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+    def get_all_topics(self, request: RemotingCommand, conn: Hashable) -> Answer:
         if not self.config.flag("enableAllTopicList"):
             return _reply(request, SYSTEM_ERROR, "disable")
-        return _reply(request, body=self.table.encoded_topic_list("all"))
+        return self._topic_list(request, "all")
 
-    def get_topics_by_cluster(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+    def get_topics_by_cluster(self, request: RemotingCommand, conn: Hashable) -> Answer:
         if not self.config.flag("enableTopicList"):
             return _reply(request, SYSTEM_ERROR, "disable")
-        topics = self.table.encoded_topic_list("cluster", _ext(request, "cluster"))
-        return _reply(request, body=topics)
+        return self._topic_list(request, "cluster", _ext(request, "cluster"))
 
-    def get_system_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
-        return _reply(request, body=self.table.encoded_topic_list("system"))
+    def get_system_topics(self, request: RemotingCommand, conn: Hashable) -> Answer:
+        return self._topic_list(request, "system")
 
     def get_unit_topics(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         return self._unit_list(request, "unit")
@@ -577,10 +628,55 @@ class Dispatcher:
     ) -> RemotingCommand:
         return self._unit_list(request, "unit_sub_ununit")
 
-    def _unit_list(self, request: RemotingCommand, kind: str) -> RemotingCommand:
+    def _unit_list(self, request: RemotingCommand, kind: str) -> Answer:
         if not self.config.flag("enableTopicList"):
             return _reply(request, SYSTEM_ERROR, "disable")
-        return _reply(request, body=self.table.encoded_topic_list(kind))
+        return self._topic_list(request, kind)
+
+    def _topic_list(
+        self, request: RemotingCommand, kind: str, cluster: str | None = None
+    ) -> Answer:
+        """A topic list: made here when it is cached or small, else by the worker."""
+        job = None
+        if self.worker is not None and _reaches(
+            len(self.table.topic_queue_table), self.config.offload_min_topics
+        ):
+            job = self.table.topic_list_job(kind, cluster)
+        if job is None:
+            return _reply(request, body=self.table.encoded_topic_list(kind, cluster))
+        return self._topic_list_later(request, job)
+
+    async def _topic_list_later(self, request: RemotingCommand, job: ListJob) -> RemotingCommand:
+        # A job that reads the tables themselves (`live`) may find them changed: it is run
+        # again a few times, then the list is made here.
+        for _ in range(LIVE_LIST_TRIES):
+            job, running = self._list_run(job)
+            try:
+                result = await asyncio.shield(running)
+            except Exception:
+                if not job.live:
+                    raise
+                result = None  # it read the tables while they changed
+            body = None if result is None else self.table.finish_topic_list(job, result)
+            if body is not None:
+                return _reply(request, body=body)
+            retry = self.table.topic_list_job(*job.key)
+            if retry is None:
+                break
+            job = retry
+        return _reply(request, body=self.table.encoded_topic_list(*job.key))
+
+    def _list_run(self, job: ListJob) -> tuple[ListJob, asyncio.Future]:
+        """The run of this list in this state: one already under way, or a new one."""
+        assert self.worker is not None
+        key = (job.key, job.generation)
+        running = self._list_runs.get(key)
+        if running is not None:
+            return running
+        future = self.worker.run(job.run)
+        self._list_runs[key] = (job, future)
+        future.add_done_callback(lambda _: self._list_runs.pop(key, None))
+        return job, future
 
     def delete_topic(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         h = DeleteTopicFromNamesrvRequestHeader.from_request(request)
@@ -657,38 +753,44 @@ class RegisterBodyCache:
         #: The route table's live brokers: entries of brokers gone from it are dropped.
         self._live = live
         self._entries: dict[tuple[str | None, str | None], tuple[tuple, RegisterBrokerBody]] = {}
+        #: The loop and the worker both use the cache (`Dispatcher.worker`).
+        self._lock = threading.Lock()
 
     def decode(
-        self, request: RemotingCommand, h: RegisterBrokerRequestHeader
+        self, request: RemotingCommand, h: RegisterBrokerRequestHeader, *, yielding: bool = False
     ) -> RegisterBrokerBody:
         raw = request.body or b""
         compressed = bool(h.compressed)
         if len(raw) < SMALL_BODY:
             return RegisterBrokerBody.decode_request(
-                raw, compressed=compressed, version=request.version
+                raw, compressed=compressed, version=request.version, yielding=yielding
             )
         key = (h.cluster_name, h.broker_addr)
         fingerprint = (hashlib.blake2b(raw, digest_size=16).digest(), compressed, request.version)
-        entry = self._entries.get(key)
+        with self._lock:
+            entry = self._entries.get(key)
         if entry is not None and entry[0] == fingerprint:
             return entry[1]
         body = RegisterBrokerBody.decode_request(
-            raw, compressed=compressed, version=request.version
+            raw, compressed=compressed, version=request.version, yielding=yielding
         )
-        self._entries.pop(key, None)
-        if len(self._entries) > len(self._live) + 16:  # brokers expired or unregistered
-            for gone in [k for k in self._entries if k not in self._live]:
-                del self._entries[gone]
-        if len(self._entries) >= self.LIMIT:
-            del self._entries[next(iter(self._entries))]
-        self._entries[key] = (fingerprint, body)
+        with self._lock:
+            entries = self._entries
+            entries.pop(key, None)
+            if len(entries) > len(self._live) + 16:  # brokers expired or unregistered
+                for gone in [k for k in entries if k not in self._live]:
+                    del entries[gone]
+            if len(entries) >= self.LIMIT:
+                del entries[next(iter(entries))]
+            entries[key] = (fingerprint, body)
         return body
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def forget(self, cluster_name: str, broker_addr: str) -> None:
-        self._entries.pop((cluster_name, broker_addr), None)
+        with self._lock:
+            self._entries.pop((cluster_name, broker_addr), None)
 
 
 @contextmanager
@@ -707,6 +809,59 @@ def _collector_paused(paused: bool) -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+class _Collector:
+    """The cyclic garbage collector around large registrations that run in the worker.
+
+    While one is decoded and applied (on both threads), the collector is held: its hundreds of
+    thousands of new objects form no cycles. When the last one held is done, what is alive is
+    frozen (`gc.freeze`) before the collector runs again: the tables then never enter a full
+    collection, which at 100,000 topics walks millions of objects in one piece (~60 ms with the
+    GIL held). Frozen objects are still freed when no longer used; only a cycle that was alive
+    at that moment and later becomes garbage is never collected. Used on the event loop only.
+    """
+
+    def __init__(self) -> None:
+        self._held = 0
+        self._disabled = False
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if self._held == 0 and gc.isenabled():
+            gc.disable()
+            self._disabled = True
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if self._held == 0 and self._disabled:
+                self._disabled = False
+                gc.freeze()
+                gc.enable()
+
+
+_COLLECTOR = _Collector()
+
+
+def _reaches(size: int, threshold: int | None) -> bool:
+    return threshold is not None and size >= threshold
+
+
+async def _guarded(request: RemotingCommand, pending: Awaitable[Answer]) -> Answer:
+    """An answer that comes later, failing as `Dispatcher.handle` fails; nothing for a
+    one-way request, whose work is still done."""
+    try:
+        response = await pending
+    except Exception as exc:
+        response = _failed(request, exc)
+    return None if request.is_oneway else response
+
+
+def _failed(request: RemotingCommand, exc: Exception) -> RemotingCommand:
+    log.warning("request code %s failed: %s", request.code, exc, exc_info=True)
+    return _reply(request, SYSTEM_ERROR, f"{type(exc).__name__}: {exc}")
 
 
 def _show_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:

@@ -22,6 +22,7 @@ import asyncio
 import bisect
 import contextlib
 import functools
+import gc
 import inspect
 import itertools
 import logging
@@ -40,7 +41,8 @@ from nsctl.server.config import NamesrvConfig
 from nsctl.server.dispatch import Dispatcher
 from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
-from nsctl.server.route_table import RouteTable
+from nsctl.server.offload import Worker
+from nsctl.server.route_table import ExpiredBroker, RouteTable
 from nsctl.server.stats import LATENCY_BOUNDS_NS as _LATENCY_BOUNDS_NS
 from nsctl.server.stats import NO_ANSWER, ServerStats
 
@@ -236,6 +238,8 @@ class NameServer(FrameListener):
         )
         self.dispatcher.stats = self.stats
         self.dispatcher.peer_verified = self._peer_verified
+        if config.offload_min_topics is not None or config.offload_min_body is not None:
+            self.dispatcher.worker = Worker()
         #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
         self.answer_cache = AnswerCache() if config.answer_cache else None
         self._housekeeping: asyncio.Task | None = None
@@ -262,6 +266,8 @@ class NameServer(FrameListener):
         (`config.TLSSetupError` for an unusable certificate)."""
         self.kv.load()
         loop = asyncio.get_running_loop()
+        if self.dispatcher.worker is not None:
+            self.dispatcher.worker.start()
         if self.config.tls is None:
             await self.listen()
         else:
@@ -270,6 +276,9 @@ class NameServer(FrameListener):
             self.port = self._listener.sock.getsockname()[1]
         self.config.set("listenPort", self.port)  # report the port chosen for port 0
         self._housekeeping = loop.create_task(self._scan_brokers_forever())
+        # What is alive now (modules, settings) lives as long as the server: out of the
+        # collector's way, as the large registrations' objects are later (dispatch._Collector).
+        gc.freeze()
         tls = f", TLS {self.config.tls.mode}" if self.config.tls is not None else ""
         log.info(
             "NameServer listening on %s (KV config %s%s)",
@@ -306,26 +315,35 @@ class NameServer(FrameListener):
         while True:
             await asyncio.sleep(interval)
             try:
-                self.scan_brokers()
+                await self.scan_brokers()
             except Exception:  # the scan must keep running whatever one pass hits
                 log.exception("broker expiry scan failed")
 
-    def scan_brokers(self) -> None:
-        for broker in self.table.scan_not_active(self.dispatcher.clock()):
-            self.stats.broker_expiries += 1
-            log.warning(
-                "broker %s (%s) expired: no heartbeat in time",
-                broker.broker_addr,
-                broker.cluster_name,
-                extra=event(
-                    "broker.expired",
-                    broker_addr=broker.broker_addr,
-                    cluster=broker.cluster_name,
-                ),
-            )
-            connection = self.connections.get(broker.conn) if broker.conn is not None else None
-            if connection is not None:
-                connection.close()
+    async def scan_brokers(self) -> None:
+        """Remove the brokers whose registration timed out, one at a time: each removal is
+        whole, and other requests are answered between them (a broker of 10,000 topics takes
+        a few milliseconds to remove)."""
+        for broker in self.table.expired_brokers(self.dispatcher.clock()):
+            # Checked again: it may have registered again while the others were removed.
+            if self.table.expire(broker, self.dispatcher.clock()):
+                self._expired(broker)
+            await asyncio.sleep(0)
+
+    def _expired(self, broker: ExpiredBroker) -> None:
+        self.stats.broker_expiries += 1
+        log.warning(
+            "broker %s (%s) expired: no heartbeat in time",
+            broker.broker_addr,
+            broker.cluster_name,
+            extra=event(
+                "broker.expired",
+                broker_addr=broker.broker_addr,
+                cluster=broker.cluster_name,
+            ),
+        )
+        connection = self.connections.get(broker.conn) if broker.conn is not None else None
+        if connection is not None:
+            connection.close()
 
     async def stop(self) -> None:
         """Stop listening, close every connection and wait until they are gone."""
@@ -334,6 +352,8 @@ class NameServer(FrameListener):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
         await self.close()
+        if self.dispatcher.worker is not None:
+            self.dispatcher.worker.stop()
         log.info(
             "NameServer on %s stopped",
             self.address,
@@ -578,7 +598,7 @@ class _Connection(asyncio.Protocol):
         if isinstance(response, RawAnswer):
             return response
         if inspect.isawaitable(response):
-            self._deferred = self.loop.create_task(self._finish(request, response))
+            self._deferred = self.loop.create_task(self._finish(request, response, started))
             return None
         encoded = self._encode(request, response)
         if encoded is None:
@@ -601,8 +621,11 @@ class _Connection(asyncio.Protocol):
             log.warning("cannot encode the answer to code %s: %s", request.code, exc)
             return None
 
-    async def _finish(self, request: RemotingCommand, pending: Awaitable[Answer]) -> None:
-        """Write the answer a handler gave as an awaitable, then go on with the held frames."""
+    async def _finish(
+        self, request: RemotingCommand, pending: Awaitable[Answer], started: int
+    ) -> None:
+        """Write the answer a handler gave as an awaitable, then go on with the held frames.
+        Counted in `stats` as answered when it is written (latency from the decode)."""
         try:
             response = await pending
         except Exception:
@@ -623,6 +646,9 @@ class _Connection(asyncio.Protocol):
             encoded = self._encode(request, response)
             if encoded is not None:
                 self._write([encoded])
+        if not request.is_response:
+            outcome = response.code if isinstance(response, RemotingCommand) else NO_ANSWER
+            self.stats.answered(request.code, outcome, time.perf_counter_ns() - started)
         self._deferred = None
         self._drain_backlog()
 

@@ -166,7 +166,7 @@ class Twins:
         """Advance the clock and run the expiry scan on both servers."""
         self.clock.now += advance_ms
         for server in self.servers:
-            server.scan_brokers()
+            await server.scan_brokers()
         for _ in range(3):  # let closed broker connections run their clean-up
             await asyncio.sleep(0)
         for index in range(2):

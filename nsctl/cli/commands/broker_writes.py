@@ -404,7 +404,6 @@ def names_from(info: ClusterInfo | None, brokers: dict[str, str | None], target:
         brokers[address] = broker_name_of(info, address)
 
 
-
 def true_or_false(flag: str, value: str | None) -> bool | None:
     """mqadmin's `true|false` option values (None when not given); anything else is a usage
     error, where mqadmin would read it as false."""
