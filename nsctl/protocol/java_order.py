@@ -29,8 +29,8 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from itertools import compress, islice, repeat
-from operator import and_, eq, mul, not_
+from itertools import compress
+from operator import eq, mul, not_
 from typing import Any
 
 _MASK32 = 0xFFFFFFFF
@@ -47,6 +47,33 @@ DEFAULT_CAPACITY = 16
 MIN_TREEIFY_CAPACITY = 64
 TREEIFY_THRESHOLD = 8
 MAXIMUM_CAPACITY = 1 << 30
+
+
+#: Items per C call in `_mapped` and `_compressed`: well under a millisecond each.
+_PIECE = 8192
+
+
+def _mapped(function: Callable[[Any], Any], items: list) -> list:
+    """`list(map(function, items))`, a piece at a time: the order of 100,000 keys is worked out
+    in a worker thread (nsctl.server.offload), which can hand the GIL over only between C
+    calls."""
+    if len(items) <= _PIECE:
+        return list(map(function, items))
+    mapped: list = []
+    for start in range(0, len(items), _PIECE):
+        mapped += map(function, items[start : start + _PIECE])
+    return mapped
+
+
+def _compressed(items: list, selectors: list) -> list:
+    """`list(compress(items, selectors))`, a piece at a time (see `_mapped`)."""
+    if len(items) <= _PIECE:
+        return list(compress(items, selectors))
+    kept: list = []
+    for start in range(0, len(items), _PIECE):
+        end = start + _PIECE
+        kept += compress(items[start:end], selectors[start:end])
+    return kept
 
 
 def _powers(n: int) -> tuple[int, ...]:
@@ -93,7 +120,7 @@ def spread_hashes(keys: list) -> list[int]:
     instead of one Python step per character. A lane never overflows into the next (at most 511
     characters below 2**7 times a power below 2**32), so each lane is one name's hash.
     """
-    known = list(map(_HASH_CACHE.get, keys))  # None for keys not hashed yet
+    known = _mapped(_HASH_CACHE.get, keys)  # None for keys not hashed yet
     if None not in known:
         return known
     if known.count(None) == len(known):
@@ -122,7 +149,7 @@ def spread_hashes(keys: list) -> list[int]:
         _HASH_CACHE.clear()
     _HASH_CACHE.update((k, h) for k, h in computed.items() if type(k) is str)
     if len(computed) == len(known):
-        return list(map(computed.__getitem__, keys))
+        return _mapped(computed.__getitem__, keys)
     return [computed[k] if h is None else h for k, h in zip(keys, known, strict=True)]
 
 
@@ -498,10 +525,10 @@ class _ChmTable:
                 self.remove(key)
             return
         dropped = set(keys)
-        kept = list(map(not_, map(dropped.__contains__, self.keys)))
+        kept = _mapped(not_, _mapped(dropped.__contains__, self.keys))
         before = len(self.keys)
-        self.keys = list(compress(self.keys, kept))
-        self.hashes = list(compress(self.hashes, kept))
+        self.keys = _compressed(self.keys, kept)
+        self.hashes = _compressed(self.hashes, kept)
         if before - len(self.keys) != len(dropped):
             raise KeyError("remove_all takes keys that are in the table")
         self.size -= len(dropped)
@@ -593,11 +620,11 @@ class _ChmTable:
                 present += take
                 size += take
             # bucket of each node present, by node number
-            buckets = list(map(and_, islice(hashes, present), repeat(capacity - 1)))
+            buckets = _mapped((capacity - 1).__and__, hashes[:present])
             nodes.sort(key=buckets.__getitem__)
             if not (size >= size_ctl and capacity < MAXIMUM_CAPACITY):
                 break
-            in_order = list(map(buckets.__getitem__, nodes))
+            in_order = _mapped(buckets.__getitem__, nodes)
             covered = 0
             for first in compress(range(len(in_order) - 2), map(eq, in_order, in_order[2:])):
                 if first < covered:
@@ -623,8 +650,8 @@ class _ChmTable:
                 nodes[first:last] = [node for _, node in low + high]
             size_ctl = (capacity << 1) - (capacity >> 1)
             capacity <<= 1
-        self.keys = list(map(keys.__getitem__, nodes))
-        self.hashes = list(map(hashes.__getitem__, nodes))
+        self.keys = _mapped(keys.__getitem__, nodes)
+        self.hashes = _mapped(hashes.__getitem__, nodes)
         self.capacity, self.size, self.size_ctl = capacity, size, size_ctl
 
     def _presize(self, bins: Bins, size: int) -> Bins:
@@ -759,19 +786,24 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
 
     def put_new(
         self,
-        items: Iterable[tuple[Hashable, Any]],
+        items: dict | Iterable[tuple[Hashable, Any]],
         *,
         order: Callable[[], Iterable[Hashable]] | None = None,
     ) -> None:
         """Put many keys that are not in the map (one call instead of many).
 
-        They were put in the order of `items`, or in the order `order()` gives (the same keys),
-        which is only called when the map's order is first needed.
+        They were put in the order of `items` (a dict, or pairs), or in the order `order()`
+        gives (the same keys), which is only called when the map's order is first needed.
         """
-        items = list(items)
-        keys = [key for key, _ in items]
-        if len(set(keys)) != len(keys) or not dict.keys(self).isdisjoint(keys):
-            raise KeyError("put_new takes keys that are new and distinct")
+        if type(items) is not dict:
+            items = list(items)  # type: ignore[arg-type]
+            keys = [key for key, _ in items]
+            if len(set(keys)) != len(keys):
+                raise KeyError("put_new takes keys that are distinct")
+        else:
+            keys = list(items)
+        if not dict.keys(self).isdisjoint(keys):
+            raise KeyError("put_new takes keys that are new")
         dict.update(self, items)
         self._defer((_PUT, keys if order is None else order, len(keys)))
 

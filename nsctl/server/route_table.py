@@ -32,7 +32,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 from operator import methodcaller, not_
 
 from nsctl.protocol import dialect
@@ -391,10 +391,10 @@ class RouteTable:
         for topic, queues, queue in plan.missing:
             queues[broker_name] = queue  # a new key: the map's capacity may grow
             index.add(topic)
-        if version_changed:
-            put = dict.__setitem__
-            for _, queues, queue in plan.changed:
-                put(queues, broker_name, queue)  # the key is there: no resize to check
+        if version_changed and plan.changed:
+            # the key is there: no resize to check, and a C loop
+            _, maps, queues = zip(*plan.changed, strict=True)
+            deque(map(dict.__setitem__, maps, repeat(broker_name), queues), maxlen=0)
         if new:
             # Java put them in the order of the body's ConcurrentHashMap; that order is worked
             # out only when the table's order is first needed.
@@ -403,7 +403,7 @@ class RouteTable:
                 # all of them new (a first registration) needs no filtering
                 return order if len(order) == len(new) else [t for t in order if t in new]
 
-            self.topic_queue_table.put_new(new.items(), order=None if len(new) == 1 else body_order)
+            self.topic_queue_table.put_new(new, order=None if len(new) == 1 else body_order)
             index.update(new)
         if new or plan.missing or (version_changed and plan.changed):
             self._topics_changed()
@@ -528,12 +528,23 @@ class RouteTable:
             self._unregister_by_address(cluster, addr)
         return keys
 
-    def _unregister_by_address(self, cluster_name: str, broker_addr: str) -> None:
-        broker_name = None
+    def topics_on(self, conn: ConnId) -> int | None:
+        """How many topics the broker groups registered on `conn` hold; None: no broker."""
+        keys = [key for key, live in self.broker_live_table.items() if live.conn == conn]
+        if not keys:
+            return None
+        names = {self._broker_name_of(cluster, addr) for cluster, addr in keys}
+        return sum(len(self._broker_topics.get(name or "", ())) for name in names)
+
+    def _broker_name_of(self, cluster_name: str, broker_addr: str) -> str | None:
+        """The first broker group (in Java's order) of the cluster that holds the address."""
         for broker in self.broker_addr_table.values():
             if broker.cluster == cluster_name and broker_addr in broker.broker_addrs.values():
-                broker_name = broker.broker_name
-                break
+                return broker.broker_name
+        return None
+
+    def _unregister_by_address(self, cluster_name: str, broker_addr: str) -> None:
+        broker_name = self._broker_name_of(cluster_name, broker_addr)
         self.unregister_broker(cluster_name, broker_addr, broker_name)
 
     # ------------------------------------------------------------------------------------------

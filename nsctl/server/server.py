@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import contextlib
 import functools
 import gc
@@ -208,6 +209,10 @@ class FrameListener:
             self.stats.bump(self.stats.connections_closed, "buffer_bound")
             connection.abort()
 
+    def connection_closed(self, conn: int) -> None:
+        """A connection is gone: tell the handler (a NameServer drops the brokers on it)."""
+        self.handler.connection_closed(conn)
+
     async def close(self) -> None:
         """Stop listening, close every connection and wait until they are gone."""
         if self._server is not None:
@@ -243,6 +248,9 @@ class NameServer(FrameListener):
         #: Encoded answers to repeated read requests (None: `--no-answer-cache`).
         self.answer_cache = AnswerCache() if config.answer_cache else None
         self._housekeeping: asyncio.Task | None = None
+        #: Connections that carried brokers, closed and not yet cleaned up (`_clean_up`).
+        self._closed: collections.deque[int] = collections.deque()
+        self._cleaning: asyncio.Task | None = None
 
     def _peer_verified(self, conn: Hashable) -> bool:
         connection = self.connections.get(conn)  # type: ignore[call-overload]
@@ -322,12 +330,40 @@ class NameServer(FrameListener):
     async def scan_brokers(self) -> None:
         """Remove the brokers whose registration timed out, one at a time: each removal is
         whole, and other requests are answered between them (a broker of 10,000 topics takes
-        a few milliseconds to remove)."""
+        about 10 ms to remove)."""
         for broker in self.table.expired_brokers(self.dispatcher.clock()):
             # Checked again: it may have registered again while the others were removed.
             if self.table.expire(broker, self.dispatcher.clock()):
                 self._expired(broker)
-            await asyncio.sleep(0)
+            await _let_others_in()
+
+    def connection_closed(self, conn: int) -> None:
+        """Brokers registered on a closed connection go at once, or, when they hold many
+        topics (`offload_min_topics`), in turn: one connection at a time, with other requests
+        answered between them, as the expiry scan does."""
+        topics = self.table.topics_on(conn)
+        if topics is None:
+            return
+        threshold = self.config.offload_min_topics
+        if not self._closed and (threshold is None or topics < threshold):
+            self.dispatcher.connection_closed(conn)
+            return
+        self._closed.append(conn)
+        if self._cleaning is None:
+            self._cleaning = asyncio.get_running_loop().create_task(self._clean_up())
+
+    async def _clean_up(self) -> None:
+        try:
+            while self._closed:
+                self.dispatcher.connection_closed(self._closed.popleft())
+                await _let_others_in()
+        finally:
+            self._cleaning = None
+
+    async def settled(self) -> None:
+        """Wait until the brokers of every connection closed so far are gone (for tests)."""
+        while self._cleaning is not None:
+            await asyncio.sleep(0.001)
 
     def _expired(self, broker: ExpiredBroker) -> None:
         self.stats.broker_expiries += 1
@@ -742,7 +778,13 @@ class _Connection(asyncio.Protocol):
         self.server.buffered -= self.accounted
         self.accounted = 0
         self.server.connections.pop(self.conn_id, None)
-        self.server.handler.connection_closed(self.conn_id)
+        self.server.connection_closed(self.conn_id)
+
+
+async def _let_others_in() -> None:
+    """Yield to the event loop so that the requests waiting on sockets are answered first: a
+    bare `sleep(0)` would run this task again before the loop looks at its sockets."""
+    await asyncio.sleep(0.0005)
 
 
 def _expected(pending: bytes | bytearray) -> int | None:

@@ -159,8 +159,10 @@ class Twins:
             if which in streams:
                 reader, writer = streams.pop(which)
                 writer.write_eof()
-                await asyncio.wait_for(reader.read(), 10)  # the server closes after cleaning up
+                await asyncio.wait_for(reader.read(), 10)  # the server closes
                 writer.close()
+        for server in self.servers:
+            await server.settled()  # and drops the brokers on that connection
 
     async def expire(self, advance_ms: int) -> None:
         """Advance the clock and run the expiry scan on both servers."""
@@ -169,6 +171,8 @@ class Twins:
             await server.scan_brokers()
         for _ in range(3):  # let closed broker connections run their clean-up
             await asyncio.sleep(0)
+        for server in self.servers:
+            await server.settled()
         for index in range(2):
             for which in list(self.connections[index]):
                 reader, writer = self.connections[index][which]
