@@ -314,9 +314,9 @@ PROBE_PAIRS = (
 )
 
 
-async def play(tmp: Path, script: list) -> Twins:
+async def play(tmp: Path, script: list, *, offload: bool = False) -> Twins:
     (_, settings, templates, pair), *steps = script
-    twins = Twins(tmp, settings)
+    twins = Twins(tmp, settings, offload=offload)
     # After every step, every template and every cached question is asked again: twice with a
     # canonical opaque (the second may be a hit), with two more opaques of one digit (a hit
     # on one of them when the other was admitted), then with the non-canonical one.
@@ -359,6 +359,18 @@ async def play(tmp: Path, script: list) -> Twins:
 )
 def test_cached_answers_are_byte_identical_to_uncached(script, run_loop, tmp_path):
     run_loop.run_until_complete(play(tmp_path, script))
+
+
+@given(script=scripts())
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_answers_worked_out_in_the_worker_are_byte_identical(script, run_loop, tmp_path):
+    """Every registration decoded and planned, and every topic list made, in the worker
+    thread (with the answer cache), against a server that does all of it on the loop."""
+    run_loop.run_until_complete(play(tmp_path, script, offload=True))
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Two NameServers on one event loop, the answer cache on in one and off in the other, fed
-the same bytes over real loopback connections; what they answer must be byte-identical. Used by
+"""Two NameServers on one event loop, fed the same bytes over real loopback connections; what
+they answer must be byte-identical. The first takes the fast paths: the answer cache, and with
+`offload=True` the worker thread for every registration and topic list (server.offload); the
+second takes none and answers everything on the loop, as it comes. Used by
 tests/server/test_answer_cache.py and the fuzzers in tests/robustness."""
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ class Clock:
 
 
 class Twins:
-    """The same NameServer with the answer cache on and off, fed the same bytes."""
+    """The same NameServer with the fast paths on and off, fed the same bytes."""
 
-    def __init__(self, tmp: Path, settings: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, settings: dict[str, object] | None = None, *, offload: bool = False
+    ) -> None:
         self.clock = Clock()
         self.servers: list[NameServer] = []
         for cached in (True, False):
@@ -67,6 +71,8 @@ class Twins:
             config.set("listenPort", 0)
             config.set("scanNotActiveBrokerInterval", 10**9)  # expiry only when a step says
             config.answer_cache = cached
+            fast_work = 0 if cached and offload else None  # 0: everything goes to the worker
+            config.offload_min_topics = config.offload_min_body = fast_work
             # GET_NAMESRV_CONFIG shows this path: the same for both, though each has its file.
             config.set("kvConfigPath", str(tmp / "kvConfig.json"))
             for key, value in (settings or {}).items():
