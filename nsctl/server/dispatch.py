@@ -370,6 +370,7 @@ class Dispatcher:
         """A large registration: decoded, and its topics planned, by the worker; applied here
         at once (the plan is worked out again here if a topic changed meanwhile)."""
         assert self.worker is not None
+        self.stats.bump(self.stats.offloaded, "registration")
         with _COLLECTOR.held():
             stamp = self.table.topics_stamp  # read here: no change is half done on the loop
             body, plan = await self.worker.run(self._decode_and_plan, request, h, stamp)
@@ -660,6 +661,7 @@ class Dispatcher:
             body = None if result is None else self.table.finish_topic_list(job, result)
             if body is not None:
                 return _reply(request, body=body)
+            self.stats.lists_redone += 1
             retry = self.table.topic_list_job(*job.key)
             if retry is None:
                 break
@@ -674,6 +676,7 @@ class Dispatcher:
         if running is not None:
             return running
         future = self.worker.run(job.run)
+        self.stats.bump(self.stats.offloaded, "topic_list")
         self._list_runs[key] = (job, future)
         future.add_done_callback(lambda _: self._list_runs.pop(key, None))
         return job, future

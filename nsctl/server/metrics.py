@@ -82,6 +82,18 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "Connections the server closed or refused: max_connections, idle, slow_frame, "
         "malformed_frame, buffer_bound.",
     ),
+    "nsctl_offloaded_total": (
+        "counter",
+        ("kind",),
+        "Work done in the worker thread instead of the event loop: registration (large bodies "
+        "decoded and planned) or topic_list (large lists ordered and encoded).",
+    ),
+    "nsctl_offload_redone_total": (
+        "counter",
+        ("kind",),
+        "Worker results found stale because the tables changed meanwhile, so done again: "
+        "registration (planned again on the loop) or topic_list (made again).",
+    ),
     "nsctl_received_bytes_total": ("counter", (), "Bytes received from peers."),
     "nsctl_sent_bytes_total": ("counter", (), "Bytes sent to peers."),
 }
@@ -161,6 +173,9 @@ class NameServerCollector(Collector):
         refusals = {_code_name(c): n for c, n in dict(stats.broker_refusals).items()}
         yield self._labelled("nsctl_broker_write_refusals_total", refusals)
         yield self._labelled("nsctl_connections_closed_total", dict(stats.connections_closed))
+        yield self._labelled("nsctl_offloaded_total", dict(stats.offloaded))
+        redone = {"registration": table.stale_plans, "topic_list": stats.lists_redone}
+        yield self._labelled("nsctl_offload_redone_total", redone)
         yield self._value("nsctl_received_bytes_total", stats.bytes_in)
         yield self._value("nsctl_sent_bytes_total", stats.bytes_out)
 

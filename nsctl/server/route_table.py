@@ -190,6 +190,8 @@ class RouteTable:
         self._broker_topics: dict[str, set[str]] = {}
         #: Changes after every change to the topic table or a QueueData in it (`TopicPlan`).
         self.topics_stamp = 0
+        #: Plans given to `register_broker` that were stale, so worked out again there.
+        self.stale_plans = 0
         #: Stamp of the last change (nsctl.server.changes): answers made before it are stale.
         self.generation = next_stamp()
 
@@ -339,6 +341,7 @@ class RouteTable:
             and plan.topics is topics
             and plan.wipe_write == wipe_write
         ):
+            self.stale_plans += plan is not None
             plan = self.plan_topics(broker_name, topics, wipe_write=wipe_write)
         self._apply_plan(plan, version_changed)
 

@@ -88,6 +88,10 @@ class ServerStats:
         self.broker_refusals: dict[int, int] = {}
         #: reason -> connections the server closed on a bound or a bad frame
         self.connections_closed: dict[str, int] = {}
+        #: Work done by the worker thread (server.offload), by kind: registration, topic_list.
+        self.offloaded: dict[str, int] = {}
+        #: Topic lists the worker made from tables that changed meanwhile, made again.
+        self.lists_redone = 0
 
     def answered(self, code: int, outcome: int, elapsed_ns: int) -> None:
         code = code if code in _KNOWN_CODES else OTHER

@@ -28,7 +28,8 @@ METRICS_HELP = (
     "nsctl_broker_registrations_total counter; nsctl_broker_expiries_total counter; "
     "nsctl_broker_removals_total counter (reason); "
     "nsctl_broker_write_refusals_total counter (code); "
-    "nsctl_connections_closed_total counter (reason); nsctl_received_bytes_total counter; "
+    "nsctl_connections_closed_total counter (reason); nsctl_offloaded_total counter (kind); "
+    "nsctl_offload_redone_total counter (kind); nsctl_received_bytes_total counter; "
     "nsctl_sent_bytes_total counter; process_* (prometheus-client's process collector). "
     "See README, 'Metrics'."
 )
