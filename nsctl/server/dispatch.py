@@ -308,7 +308,7 @@ class Dispatcher:
         h = PutKVConfigRequestHeader.from_request(request)
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
-        self.kv.put(h.namespace, h.key, h.value)
+        self.kv.put(h.namespace, h.key, h.value, persist=self.worker is None)
         log.info(
             "KV %s/%s set (%d characters)",
             h.namespace,
@@ -316,7 +316,7 @@ class Dispatcher:
             len(h.value or ""),
             extra=event("kv.changed", op="put", namespace=h.namespace, key=h.key),
         )
-        return _reply(request)
+        return self._kv_written(request)
 
     def get_kv_config(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         h = GetKVConfigRequestHeader.from_request(request)
@@ -332,14 +332,29 @@ class Dispatcher:
         h = DeleteKVConfigRequestHeader.from_request(request)
         if h.namespace is None or h.key is None:
             return _reply(request, SYSTEM_ERROR, "namespace or key is null")
-        self.kv.delete(h.namespace, h.key)
+        self.kv.delete(h.namespace, h.key, persist=self.worker is None)
         log.info(
             "KV %s/%s deleted",
             h.namespace,
             h.key,
             extra=event("kv.changed", op="delete", namespace=h.namespace, key=h.key),
         )
-        return _reply(request)
+        return self._kv_written(request)
+
+    def _kv_written(self, request: RemotingCommand) -> Answer:
+        """SUCCESS once the KV file holds the change: written here already, or, with a worker,
+        written there (all KV writes then go through it, so the files land in order) and
+        answered when that is done."""
+        if self.worker is None:
+            return _reply(request)
+        written = self.worker.run(self.kv.write_job())
+        self.stats.bump(self.stats.offloaded, "kv_write")
+
+        async def answer() -> RemotingCommand:
+            await written
+            return _reply(request)
+
+        return answer()
 
     def get_kv_list(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         h = GetKVListByNamespaceRequestHeader.from_request(request)

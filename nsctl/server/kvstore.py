@@ -17,9 +17,12 @@ corrupt main file falls back to it at start-up.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from nsctl.protocol import dialect
@@ -116,26 +119,61 @@ class KVStore:
     # ------------------------------------------------------------------------------------------
     # Writes (each one rewrites the file, as Java does)
 
-    def put(self, namespace: str, key: str, value: str | None) -> None:
+    def put(self, namespace: str, key: str, value: str | None, *, persist: bool = True) -> None:
         """Set a value, creating the namespace if needed. `""` is stored like any other value;
-        None stores Java's null, which reads as absent (see the module's docstring)."""
+        None stores Java's null, which reads as absent (see the module's docstring).
+        `persist=False`: the caller writes the file (`write_job`)."""
         self.generation = next_stamp()
         self._table.setdefault(namespace, {})[key] = value
-        self._persist()
+        if persist:
+            self._persist()
 
-    def delete(self, namespace: str, key: str) -> None:
+    def delete(self, namespace: str, key: str, *, persist: bool = True) -> None:
         """Remove a key; the namespace stays even when it becomes empty."""
         self.generation = next_stamp()
         entries = self._table.get(namespace)
         if entries is not None:
             entries.pop(key, None)
-        self._persist()
+        if persist:
+            self._persist()
+
+    def write_job(self) -> Callable[[], None]:
+        """The write of the store as it is now, for another thread: the table is copied here
+        (C-level dict copies) and encoded and written there. Jobs must run in the order they
+        were made, as one worker thread runs them (server.offload)."""
+        table = {namespace: dict(entries) for namespace, entries in self._table.items()}
+        return functools.partial(self._write, table)
 
     def _persist(self) -> None:
-        write_atomically(self.path, self._encode(), backup=self.backup_path)
+        self._write(self._table)
+
+    def _write(self, table: dict[str, dict[str, str | None]]) -> None:
+        write_atomically(self.path, encode_table(table), backup=self.backup_path)
 
     def _encode(self) -> bytes:
-        return dialect.dumps(KVConfigFile(self.snapshot()).to_wire()).encode("utf-8")
+        return encode_table(self._table)
+
+
+#: Keys per C call of `encode_table`: well under a millisecond each.
+_PIECE = 4096
+
+
+def encode_table(table: dict[str, dict[str, str | None]]) -> bytes:
+    """The file's bytes, `KVConfigFile(<values>).encode()`, made a piece of a namespace at a
+    time so that a worker thread making it lets the event loop in between."""
+    if sum(map(len, table.values())) <= _PIECE:
+        values = {namespace: _values(entries) for namespace, entries in table.items()}
+        return dialect.dumps(KVConfigFile(values).to_wire()).encode("utf-8")
+    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    namespaces = []
+    for namespace, entries in table.items():
+        items = [(key, value) for key, value in entries.items() if value is not None]
+        pieces = [
+            dumps(dict(items[start : start + _PIECE]))[1:-1]
+            for start in range(0, len(items), _PIECE)
+        ]
+        namespaces.append(f"{dumps(namespace)}:{{{','.join(pieces)}}}")
+    return f'{{"configTable":{{{",".join(namespaces)}}}}}'.encode()
 
 
 def _values(entries: dict[str, str | None]) -> dict[str, str]:

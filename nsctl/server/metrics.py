@@ -86,7 +86,8 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "counter",
         ("kind",),
         "Work done in the worker thread instead of the event loop: registration (large bodies "
-        "decoded and planned) or topic_list (large lists ordered and encoded).",
+        "decoded and planned), topic_list (large lists ordered and encoded) or kv_write (the "
+        "KV file encoded and written).",
     ),
     "nsctl_offload_redone_total": (
         "counter",

@@ -130,6 +130,8 @@ def test_counters_move_exactly_with_real_requests(serve_process_factory):
             plain("nsctl_topics"): 2,
             plain("nsctl_kv_keys"): 1,
             plain("nsctl_connections"): 1,
+            # The KV file is written by the worker thread (server.offload).
+            ("nsctl_offloaded_total", (("kind", "kv_write"),)): 1,
             plain("nsctl_received_bytes_total"): client.sent,
             plain("nsctl_sent_bytes_total"): client.received,
         }

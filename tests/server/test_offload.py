@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from nsctl.protocol import dialect, frame
 from nsctl.protocol.codes import RequestCode
 from nsctl.protocol.command import RemotingCommand
-from nsctl.protocol.models import TopicList
+from nsctl.protocol.models import KVConfigFile, TopicList
 from nsctl.protocol.register import (
     DataVersion,
     RegisterBrokerBody,
@@ -32,7 +32,7 @@ from nsctl.protocol.register import (
     body_crc32,
 )
 from nsctl.server.config import NamesrvConfig
-from nsctl.server.kvstore import KVStore
+from nsctl.server.kvstore import KVStore, encode_table
 from nsctl.server.offload import Worker
 from nsctl.server.route_table import Registration, RouteTable, encode_topic_list
 from nsctl.server.server import NameServer
@@ -286,3 +286,30 @@ def test_concurrent_clients_see_lists_of_moments_of_the_servers_own_sequence(tmp
             moments[key].add(replay.encoded_topic_list(*key))
     for key, body in seen:
         assert body in moments[key], (key, json.loads(body))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    table=st.dictionaries(
+        st.text(max_size=6),
+        st.dictionaries(
+            st.text(max_size=8), st.one_of(st.none(), st.text(max_size=10)), max_size=3000
+        ),
+        max_size=4,
+    ),
+    filler=st.integers(0, 9000),
+)
+def test_kv_files_encoded_in_pieces_are_byte_identical(table, filler):
+    table = {
+        namespace: {k: _utf8(v) for k, v in entries.items()} for namespace, entries in table.items()
+    }
+    if table and filler:
+        first = next(iter(table))
+        table[first].update((f"filler-{i}", f"v{i}") for i in range(filler))
+    values = {ns: {k: v for k, v in e.items() if v is not None} for ns, e in table.items()}
+    expected = dialect.dumps(KVConfigFile(values).to_wire()).encode("utf-8")
+    assert encode_table(table) == expected
+
+
+def _utf8(value: str | None) -> str | None:
+    return None if value is None else value.encode("utf-8", "replace").decode("utf-8")
