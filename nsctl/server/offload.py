@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
-SWITCH_INTERVAL = 0.0002
+SWITCH_INTERVAL = 0.0005
 
 
 class Worker:

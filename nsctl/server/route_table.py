@@ -369,6 +369,17 @@ class RouteTable:
         changed: list[tuple[str, dict[str, QueueData], QueueData]] = []
         for topic, config in topics.items():
             perm = config.perm & ~PERM_WRITE if wipe_write else config.perm
+            queues = get(topic)
+            present = None if queues is None else queues.get(broker_name)
+            if present is not None and (
+                # QueueData equality spelled out (the broker name is the key): most topics of
+                # a re-registration are unchanged, and no QueueData is made for them.
+                present.read_queue_nums == config.read_queue_nums
+                and present.write_queue_nums == config.write_queue_nums
+                and present.perm == perm
+                and present.topic_sys_flag == config.topic_sys_flag
+            ):
+                continue
             queue = QueueData(
                 broker_name,
                 config.read_queue_nums,
@@ -376,15 +387,12 @@ class RouteTable:
                 perm,
                 config.topic_sys_flag,
             )
-            queues = get(topic)
             if queues is None:
                 queues = new[topic] = JavaHashMap()
                 dict.__setitem__(queues, broker_name, queue)  # one key: no resize to check
-                continue
-            present = queues.get(broker_name)
-            if present is None:
+            elif present is None:
                 missing.append((topic, queues, queue))
-            elif present != queue:
+            else:
                 changed.append((topic, queues, queue))
         return TopicPlan(broker_name, topics, wipe_write, stamp, new, missing, changed)
 
