@@ -396,10 +396,13 @@ class Dispatcher:
     ) -> tuple[RegisterBrokerBody, TopicPlan | None]:
         """In the worker: decode the body and plan its topics for a master or a possible
         acting master (others put no topics)."""
+        known = self._register_bodies.known(h)
         body = self._register_bodies.decode(request, h, yielding=True)
         plan = None
-        if h.broker_name is not None and (
-            h.broker_id == MASTER_ID or h.enable_acting_master is not None
+        # The same body again (the 30 s renewal) usually changes nothing: no plan for it.
+        if body is not known and (
+            h.broker_name is not None
+            and (h.broker_id == MASTER_ID or h.enable_acting_master is not None)
         ):
             topics = body.topic_config_serialize_wrapper.topic_config_table
             plan = self.table.plan_topics(h.broker_name, topics, stamp=stamp)
@@ -805,6 +808,12 @@ class RegisterBodyCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def known(self, h: RegisterBrokerRequestHeader) -> RegisterBrokerBody | None:
+        """The body last decoded for this broker, if any."""
+        with self._lock:
+            entry = self._entries.get((h.cluster_name, h.broker_addr))
+        return None if entry is None else entry[1]
 
     def forget(self, cluster_name: str, broker_addr: str) -> None:
         with self._lock:
