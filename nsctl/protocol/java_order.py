@@ -29,7 +29,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from itertools import compress
+from itertools import compress, islice
 from operator import eq, mul, not_
 from typing import Any
 
@@ -311,6 +311,15 @@ class JavaHashMap(_JavaOrderedDict):
     @property
     def capacity(self) -> int:
         return self._capacity
+
+    def clone(self) -> JavaHashMap:
+        """The same map as another object (same capacity, so the same order from here on);
+        not Java's copy constructor, which `copy_of` is."""
+        created = JavaHashMap()
+        dict.update(created, dict.items(self))  # not through keys(), which sorts
+        if self._capacity != DEFAULT_CAPACITY:
+            created._capacity = self._capacity
+        return created
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
         if key in self:
@@ -842,6 +851,26 @@ class JavaConcurrentHashMap(_JavaOrderedDict):
         """The work of finding this map's order as it is now, to run anywhere (`OrderJob`)."""
         self._shared = len(self._pending)
         return OrderJob(self._table, tuple(self._pending), self._order)
+
+    def without(self, keys: list, job: OrderJob) -> JavaConcurrentHashMap:
+        """A new map: this one's entries but `keys` (which it holds), iterating as this one
+        would after removing them; `job` is this map's `order_job()`, made when its entries
+        were as they are now. For building a changed table in another thread while the loop
+        goes on with this one (which is left alone): the loop then puts it in its place."""
+        clone = type(self).__new__(type(self))
+        # dict.update(clone, self) would call this class's keys(), which settles the map: in
+        # another thread. The entries are read through dict's own view, a piece at a time.
+        entries = iter(dict.items(self))
+        while piece := list(islice(entries, _PIECE)):
+            dict.update(clone, piece)
+        delete = functools.partial(dict.__delitem__, clone)
+        for start in range(0, len(keys), _PIECE):
+            deque(map(delete, keys[start : start + _PIECE]), maxlen=0)
+        clone._table = job.base
+        clone._pending = [*job.changes, (_REMOVE, list(keys), len(keys))]
+        clone._shared = len(clone._pending)  # the entries are this map's too: never extended
+        clone._order = None
+        return clone
 
     def adopt(self, job: OrderJob, table: _ChmTable | None) -> None:
         """Put the table `job` settled in place, unless the map was settled since the job was

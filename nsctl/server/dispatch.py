@@ -54,8 +54,15 @@ from nsctl.protocol.register import DataVersion, RegisterBrokerBody, body_crc32
 from nsctl.server.config import BLACK_LIST_REMARK, NamesrvConfig
 from nsctl.server.events import event
 from nsctl.server.kvstore import KVStore
-from nsctl.server.offload import Worker
-from nsctl.server.route_table import ListJob, Registration, RouteTable, TopicPlan, route_wire
+from nsctl.server.offload import Worker, release
+from nsctl.server.route_table import (
+    GroupRemoval,
+    ListJob,
+    Registration,
+    RouteTable,
+    TopicPlan,
+    route_wire,
+)
 from nsctl.server.stats import ServerStats
 
 log = logging.getLogger(__name__)
@@ -485,8 +492,27 @@ class Dispatcher:
                 body = KVTable(order).encode()
         return _reply(request, ext=ext, body=body)
 
-    def unregister_broker(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
+    def unregister_broker(self, request: RemotingCommand, conn: Hashable) -> Answer:
         h = UnRegisterBrokerRequestHeader.from_request(request)
+        key = (h.cluster_name or "", h.broker_addr or "")
+        if self._removal_job(key) is not None:
+            return self._unregister_later(request, h, key)
+        return self._unregister(request, h)
+
+    async def _unregister_later(
+        self, request: RemotingCommand, h: UnRegisterBrokerRequestHeader, key: tuple[str, str]
+    ) -> RemotingCommand:
+        """A broker group with many topics: its topic table is built without them by the
+        worker, then put in place at once (see `prepare_removals`)."""
+        removals = await self.prepare_removals([key])
+        with self.table.offered(removals):
+            answer = self._unregister(request, h)
+        self.let_go()
+        return answer
+
+    def _unregister(
+        self, request: RemotingCommand, h: UnRegisterBrokerRequestHeader
+    ) -> RemotingCommand:
         # Answered SUCCESS either way, as 5.3.3 does (it queues the request and answers at once).
         if self.table.unregister_broker(h.cluster_name, h.broker_addr, h.broker_name):
             self.stats.bump(self.stats.broker_removals, "unregistered")
@@ -616,6 +642,40 @@ class Dispatcher:
         }
         body = dialect.dumps(route_wire(route), bare_int_keys=True).encode("utf-8")
         return _reply(request, body=body)
+
+    # ------------------------------------------------------------------------------------------
+    # Removing large broker groups
+
+    def _removal_job(self, key: tuple[str, str]) -> Callable[[], GroupRemoval] | None:
+        threshold = self.config.offload_min_topics
+        if self.worker is None or threshold is None:
+            return None
+        return self.table.group_removal_job(*key, at_least=threshold)
+
+    async def prepare_removals(self, keys: list[tuple[str, str]]) -> list[GroupRemoval]:
+        """For the brokers (cluster, address) about to be removed whose groups would go with
+        them and hold many topics: the topic table without them, built by the worker. Hand
+        them to `RouteTable.offered` around the removal, then call `let_go`."""
+        removals = []
+        for key in keys:
+            job = self._removal_job(key)
+            if job is None:
+                continue
+            assert self.worker is not None
+            self.stats.bump(self.stats.offloaded, "broker_removal")
+            try:
+                removals.append(await self.worker.run(job))
+            except Exception:  # it read a table that changed under it: removed here instead
+                log.debug("a broker removal built off the loop failed", exc_info=True)
+        return removals
+
+    def let_go(self) -> None:
+        """Free what the table let go of (a replaced topic table) in the worker, a piece at a
+        time."""
+        if self.table.garbage:
+            garbage, self.table.garbage = self.table.garbage, []
+            if self.worker is not None:
+                self.worker.run_and_forget(release, garbage)
 
     def get_cluster_info(self, request: RemotingCommand, conn: Hashable) -> RemotingCommand:
         return _reply(request, body=self.table.encoded_cluster_info())

@@ -86,8 +86,9 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "counter",
         ("kind",),
         "Work done in the worker thread instead of the event loop: registration (large bodies "
-        "decoded and planned), topic_list (large lists ordered and encoded) or kv_write (the "
-        "KV file encoded and written).",
+        "decoded and planned), topic_list (large lists ordered and encoded), kv_write (the "
+        "KV file encoded and written) or broker_removal (the topic table built without a "
+        "broker group of many topics).",
     ),
     "nsctl_offload_redone_total": (
         "counter",

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import queue
 import sys
 import threading
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default is 0.005).
 SWITCH_INTERVAL = 0.0005
@@ -53,6 +56,11 @@ class Worker:
         self._jobs.put((loop, future, function, args))
         return future
 
+    def run_and_forget(self, function: Callable[..., Any], *args: Any) -> None:
+        """`function(*args)` in the worker, in turn; nobody waits for it (errors are logged)."""
+        self.start()
+        self._jobs.put((None, None, function, args))
+
     def stop(self) -> None:
         """Let the thread end after the work already given (not waited for)."""
         if self._thread is not None:
@@ -65,6 +73,12 @@ class Worker:
             if job is None:
                 return
             loop, future, function, args = job
+            if future is None:
+                try:
+                    function(*args)
+                except Exception:
+                    log.exception("work in the worker thread failed")
+                continue
             if future.cancelled():  # its connection closed meanwhile: nobody waits for it
                 continue
             try:
@@ -73,6 +87,26 @@ class Worker:
                 outcome = (False, exc)
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody to tell
                 loop.call_soon_threadsafe(_settle, future, outcome)
+
+
+#: Entries freed per step of `release`.
+_PIECE = 4096
+
+
+def release(objects: list) -> None:
+    """Free large dicts and sets a piece at a time (run in the worker): freeing 100,000
+    entries in one C call would hold the GIL for tens of milliseconds."""
+    for container in objects:
+        if isinstance(container, dict):
+            pop: Callable[[], Any] = functools.partial(dict.popitem, container)
+        elif isinstance(container, set):
+            pop = container.pop
+        else:
+            continue
+        while container:
+            for _ in range(min(_PIECE, len(container))):
+                pop()
+    objects.clear()
 
 
 def _settle(future: asyncio.Future, outcome: tuple[bool, Any]) -> None:

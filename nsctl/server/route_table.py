@@ -30,7 +30,8 @@ from __future__ import annotations
 import functools
 import json
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import methodcaller, not_
@@ -152,6 +153,18 @@ class ListJob:
         return table, self.make(order)
 
 
+@dataclass(slots=True)
+class GroupRemoval:
+    """The topic table without one broker group's QueueData, built from the table as it was
+    when `topics_stamp` was `stamp` (`group_removal_job`): put in the table's place, whole, if
+    that group is removed while the stamp is still the same (`offered`)."""
+
+    broker_name: str
+    stamp: int
+    table: JavaConcurrentHashMap
+    removed: int  # QueueData taken out
+
+
 @dataclass(slots=True, frozen=True)
 class ExpiredBroker:
     cluster_name: str
@@ -192,6 +205,11 @@ class RouteTable:
         self.topics_stamp = 0
         #: Plans given to `register_broker` that were stale, so worked out again there.
         self.stale_plans = 0
+        #: Group removals built elsewhere, by broker name, while `offered` holds them.
+        self._offers: dict[str, GroupRemoval] = {}
+        #: Large objects the table let go of (a replaced topic table): the owner frees them
+        #: where that holds up nobody (server.offload.release), then empties this list.
+        self.garbage: list[object] = []
         #: Stamp of the last change (nsctl.server.changes): answers made before it are stale.
         self.generation = next_stamp()
 
@@ -486,8 +504,47 @@ class RouteTable:
             members.discard(broker_name)
             if not members:
                 del self.cluster_addr_table[cluster_name or ""]
-        self._remove_queue_datas(broker_name, list(self._broker_topics.get(broker_name, ())))
+        removal = self._offers.pop(broker_name, None)
+        if removal is not None and removal.stamp == self.topics_stamp:
+            # Built elsewhere from the table as it still is: put in its place, whole.
+            self.garbage.append(self.topic_queue_table)
+            self.topic_queue_table = removal.table
+            index = self._broker_topics.pop(broker_name, None)
+            if index:
+                self.garbage.append(index)
+            self._queue_removals += removal.removed
+            self._topics_changed()
+        else:
+            topics = list(self._broker_topics.get(broker_name, ()))
+            self._remove_queue_datas(broker_name, topics)
         self._changed()
+
+    def group_removal_job(
+        self, cluster_name: str, broker_addr: str, *, at_least: int = 0
+    ) -> Callable[[], GroupRemoval] | None:
+        """The work of taking the topics of the broker group at this address out of the
+        topic table, to run in another thread (`GroupRemoval`); None when removing the address
+        would leave the group (it has other addresses) or the group has fewer topics than
+        `at_least`. The result counts only while `offered` and still current."""
+        name = self._broker_name_of(cluster_name, broker_addr)
+        broker = self.broker_addr_table.get(name or "")
+        if name is None or broker is None or set(broker.broker_addrs.values()) != {broker_addr}:
+            return None
+        topics = list(self._broker_topics.get(name, ()))
+        if len(topics) < at_least:
+            return None
+        table = self.topic_queue_table
+        job = table.order_job()  # type: ignore[attr-defined]
+        return functools.partial(_without_group, table, job, name, topics, self.topics_stamp)
+
+    @contextmanager
+    def offered(self, removals: Iterable[GroupRemoval]) -> Iterator[None]:
+        """Within this block, removing one of these groups uses its prepared table."""
+        self._offers.update((removal.broker_name, removal) for removal in removals)
+        try:
+            yield
+        finally:
+            self._offers.clear()
 
     def broker_heartbeat(self, cluster_name: str | None, broker_addr: str | None, now: int) -> bool:
         """BROKER_HEARTBEAT: refresh the live entry if there is one."""
@@ -825,6 +882,27 @@ class RouteTable:
             existing[queue.broker_name] = queue
             self._broker_topics.setdefault(queue.broker_name, set()).add(topic)
             self._topics_changed()
+
+
+def _without_group(
+    table: JavaConcurrentHashMap,
+    job: OrderJob,
+    broker_name: str,
+    topics: list[str],
+    stamp: int,
+) -> GroupRemoval:
+    """In another thread: `table` without the QueueData of `broker_name` in `topics` (all it
+    has). Topics left empty go; the others get a copy of their map without it. Reads `table`
+    while the loop may change it: the loop uses the result only if `stamp` still holds."""
+    maps = [table[topic] for topic in topics]
+    emptied = [topic for topic, queues in zip(topics, maps, strict=True) if len(queues) == 1]
+    built = table.without(emptied, job)
+    for topic, queues in zip(topics, maps, strict=True):
+        if len(queues) > 1:
+            kept = queues.clone()  # type: ignore[attr-defined]
+            dict.__delitem__(kept, broker_name)
+            dict.__setitem__(built, topic, kept)
+    return GroupRemoval(broker_name, stamp, built, len(topics))
 
 
 # Topic lists from a table's order, shared by the loop and the worker.

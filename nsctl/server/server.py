@@ -332,9 +332,13 @@ class NameServer(FrameListener):
         whole, and other requests are answered between them (a broker of 10,000 topics takes
         about 10 ms to remove)."""
         for broker in self.table.expired_brokers(self.dispatcher.clock()):
+            key = (broker.cluster_name, broker.broker_addr)
+            removals = await self.dispatcher.prepare_removals([key])
             # Checked again: it may have registered again while the others were removed.
-            if self.table.expire(broker, self.dispatcher.clock()):
-                self._expired(broker)
+            with self.table.offered(removals):
+                if self.table.expire(broker, self.dispatcher.clock()):
+                    self._expired(broker)
+            self.dispatcher.let_go()
             await _let_others_in()
 
     def connection_closed(self, conn: int) -> None:
@@ -355,7 +359,13 @@ class NameServer(FrameListener):
     async def _clean_up(self) -> None:
         try:
             while self._closed:
-                self.dispatcher.connection_closed(self._closed.popleft())
+                conn = self._closed.popleft()
+                live = self.table.broker_live_table
+                keys = [key for key, entry in live.items() if entry.conn == conn]
+                removals = await self.dispatcher.prepare_removals(keys)
+                with self.table.offered(removals):
+                    self.dispatcher.connection_closed(conn)
+                self.dispatcher.let_go()
                 await _let_others_in()
         finally:
             self._cleaning = None

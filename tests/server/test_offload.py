@@ -36,7 +36,7 @@ from nsctl.server.kvstore import KVStore, encode_table
 from nsctl.server.offload import Worker
 from nsctl.server.route_table import Registration, RouteTable, encode_topic_list
 from nsctl.server.server import NameServer
-from tests.server.test_route_table_caches import KINDS, OPS, addr, apply
+from tests.server.test_route_table_caches import BROKERS, KINDS, OPS, addr, apply
 
 STEPS = st.lists(
     st.one_of(
@@ -45,6 +45,8 @@ STEPS = st.lists(
         st.tuples(st.just("finish"), st.integers(0, 20)),
         st.tuples(st.just("plan"), OPS.filter(bool).map(lambda ops: ops[0])),
         st.tuples(st.just("apply_plan"), st.integers(0, 20)),
+        st.tuples(st.just("prepare_removal"), st.sampled_from(BROKERS), st.sampled_from([0, 1])),
+        st.tuples(st.just("remove_prepared"), st.integers(0, 20)),
     ),
     max_size=30,
 )
@@ -79,6 +81,7 @@ def test_jobs_and_plans_made_before_changes_answer_as_the_loop_would(steps):
     table, twin = RouteTable(), RouteTable()
     jobs: list = []  # (job, the twin's body when it was made)
     plans: list = []  # (registration op, plan)
+    removals: list = []  # (cluster, address, name, the group's table built without it)
     for step in steps:
         kind = step[0]
         if kind == "ops":
@@ -105,6 +108,17 @@ def test_jobs_and_plans_made_before_changes_answer_as_the_loop_would(steps):
             reg.topics = plan.topics  # the decoded table the plan was made for
             table.register_broker(reg, conn=(reg.broker_name, reg.broker_id), now=0, plan=plan)
             twin.register_broker(registration(op), conn=(reg.broker_name, reg.broker_id), now=0)
+        elif kind == "prepare_removal":
+            (name, cluster), broker_id = step[1], step[2]
+            job = table.group_removal_job(cluster, addr(name, broker_id))
+            if job is not None:
+                removals.append((cluster, addr(name, broker_id), name, job()))
+        elif kind == "remove_prepared" and removals:
+            cluster, address, name, removal = removals.pop(step[1] % len(removals))
+            with table.offered([removal]):
+                table.unregister_broker(cluster, address, name)
+            twin.unregister_broker(cluster, address, name)
+            table.garbage.clear()
         assert snapshot(table) == snapshot(twin), step
     for job, expected in jobs:  # jobs never finished still give their moment's list
         if not job.live:
@@ -187,7 +201,7 @@ def test_the_worker_runs_in_order_and_hands_back_results_and_errors():
 # A real server, everything in the worker, many clients at once
 
 
-BROKERS = [(f"broker-{c}", "C1" if c in "ab" else "C2") for c in "abcd"]
+CLIENT_BROKERS = [(f"broker-{c}", "C1" if c in "ab" else "C2") for c in "abcd"]
 
 
 def register_frame(name: str, cluster: str, topics: dict[str, int], version: int) -> bytes:
@@ -221,7 +235,7 @@ async def _client(port: int, seed: int, seen: list) -> None:
     try:
         for opaque in range(1, 25):
             if rng.random() < 0.5:
-                name, cluster = rng.choice(BROKERS)
+                name, cluster = rng.choice(CLIENT_BROKERS)
                 # Large enough that lists take the worker a while as changes come in.
                 count = rng.randint(1, 1500)
                 topics = {f"T{i}": rng.choice([0, 1]) for i in rng.sample(range(3000), count)}
@@ -267,12 +281,16 @@ def test_concurrent_clients_see_lists_of_moments_of_the_servers_own_sequence(tmp
         seen: list = []
         try:
             await asyncio.gather(*(_client(server.port, seed, seen) for seed in range(8)))
+            await server.settled()  # the brokers of the closed connections are gone
+            final = snapshot(server.table)
         finally:
             await server.stop()
-        assert server.dispatcher.worker is not None
-        return applied, seen
+        offloaded = server.stats.offloaded
+        assert offloaded["registration"] and offloaded["topic_list"]
+        assert offloaded["broker_removal"]  # closed connections' groups, tables swapped
+        return applied, seen, final
 
-    applied, seen = asyncio.run(main())
+    applied, seen, final = asyncio.run(main())
     assert seen and applied
     replay = RouteTable()
     moments = {key: {replay.encoded_topic_list(*key)} for _, _, key in LISTS}
@@ -286,6 +304,7 @@ def test_concurrent_clients_see_lists_of_moments_of_the_servers_own_sequence(tmp
             moments[key].add(replay.encoded_topic_list(*key))
     for key, body in seen:
         assert body in moments[key], (key, json.loads(body))
+    assert final == snapshot(replay)
 
 
 @settings(max_examples=100, deadline=None)
@@ -313,3 +332,28 @@ def test_kv_files_encoded_in_pieces_are_byte_identical(table, filler):
 
 def _utf8(value: str | None) -> str | None:
     return None if value is None else value.encode("utf-8", "replace").decode("utf-8")
+
+
+def test_a_prepared_group_removal_is_used_only_while_the_topics_are_as_it_found_them():
+    for change_between in (False, True):
+        table, twin = RouteTable(), RouteTable()
+        ops = [
+            ("register", ("broker-a", "C1"), 0, {"T1": 0, "T2": 0}, 1),
+            ("register", ("broker-c", "C2"), 0, {"T2": 0, "T3": 0}, 1),
+        ]
+        for op in ops:
+            apply(table, op)
+            apply(twin, op)
+        job = table.group_removal_job("C1", addr("broker-a", 0))
+        assert job is not None
+        removal = job()
+        if change_between:  # broker-b takes T1 after the table was built without broker-a
+            op = ("register", ("broker-b", "C1"), 0, {"T1": 0, "T4": 0}, 1)
+            apply(table, op)
+            apply(twin, op)
+        with table.offered([removal]):
+            table.unregister_broker("C1", addr("broker-a", 0), "broker-a")
+        twin.unregister_broker("C1", addr("broker-a", 0), "broker-a")
+        assert (len(table.garbage) > 0) is not change_between  # swapped only when current
+        assert snapshot(table) == snapshot(twin)
+        assert ("T1" in dict.keys(table.topic_queue_table)) is change_between

@@ -120,7 +120,16 @@ class Twins:
             if answers[-1].endswith(b"<closed>"):
                 writer.close()
                 del self.connections[index][which]
+        await self._settled()
         return self._same_port(answers)
+
+    async def _settled(self) -> None:
+        """A connection the server closed (a malformed frame) may have carried brokers: wait
+        until both servers dropped them (one does it in turn: NameServer.connection_closed)."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        for server in self.servers:
+            await server.settled()
 
     async def exchange_and_close(self, data: bytes) -> list[bytes]:
         """Send `data` on a new connection to both servers and close its sending side; return
@@ -136,6 +145,7 @@ class Twins:
             except ConnectionError:
                 answers.append(b"<reset>")
             writer.close()
+        await self._settled()
         return self._same_port(answers)
 
     def _same_port(self, answers: list[bytes]) -> list[bytes]:
