@@ -1,6 +1,7 @@
 """Event-loop stall benchmark of `nsctl serve` (a script; pytest does not collect tests/bench).
 
     .venv/bin/python tests/bench/stall_bench.py [--quick] [--compressed] [--kv-writes 300]
+        [--brokers 10] [--topics 10000]
 
 Starts one `nsctl serve --port 0 --broker-expire 2 --scan-interval 0.5` process on 127.0.0.1 and
 a prober process that sends one GET_ROUTEINFO_BY_TOPIC every 2 ms (for a topic of a small broker
@@ -440,8 +441,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 brokers x 10,000 topics")
     parser.add_argument("--compressed", action="store_true", help="compressed register bodies")
     parser.add_argument("--kv-writes", type=int, default=300, help="PUT_KV_CONFIG count")
+    parser.add_argument("--brokers", type=int, help="brokers (10; 2 with --quick)")
+    parser.add_argument("--topics", type=int, help="topics per broker (10,000)")
     args = parser.parse_args()
     count, doomed = (2, 1) if args.quick else (10, 3)
+    if args.brokers:
+        count, doomed = args.brokers, max(1, args.brokers * 3 // 10)
+    if args.topics:
+        global TOPICS_PER_BROKER
+        TOPICS_PER_BROKER = args.topics
     kind = "compressed" if args.compressed else "JSON"
     load = os.getloadavg()
     print(
