@@ -225,6 +225,27 @@ BATCH_OPS = st.lists(
 )
 
 
+def change_both(model, reference, op) -> bool:
+    """Apply a put, a removal or a batch put (`put_new` in a shuffled order) to the model and
+    the reference; False for other ops."""
+    if op[0] == "put":
+        model[op[1]] = 1
+        reference.put(op[1])
+    elif op[0] == "del":
+        model.pop(op[1], None)
+        reference.remove(op[1])
+    elif op[0] == "batch":
+        fresh = [k for k in dict.fromkeys(op[1]) if k not in model]
+        put_order = list(fresh)
+        op[2].shuffle(put_order)
+        model.put_new([(k, 2) for k in fresh], order=lambda o=put_order: o)
+        for key in put_order:
+            reference.put(key)
+    else:
+        return False
+    return True
+
+
 @settings(max_examples=300, deadline=None)
 @given(ops=BATCH_OPS, limit=st.sampled_from([1, 3, 256]))
 def test_deferred_batches_match_reference(ops, limit):
@@ -234,20 +255,7 @@ def test_deferred_batches_match_reference(ops, limit):
     model = limited(initial_capacity=16)
     reference = ReferenceConcurrentHashMap(16)
     for op in ops:
-        if op[0] == "put":
-            model[op[1]] = 1
-            reference.put(op[1])
-        elif op[0] == "del":
-            model.pop(op[1], None)
-            reference.remove(op[1])
-        elif op[0] == "batch":
-            fresh = [k for k in dict.fromkeys(op[1]) if k not in model]
-            put_order = list(fresh)
-            op[2].shuffle(put_order)
-            model.put_new([(k, 2) for k in fresh], order=lambda o=put_order: o)
-            for key in put_order:
-                reference.put(key)
-        else:
+        if not change_both(model, reference, op):
             assert list(model) == reference.order()
     assume(not reference.treeified)
     assert list(model) == reference.order()
@@ -364,20 +372,9 @@ def test_order_jobs_adopted_between_changes_match_reference(ops, initial):
     reference = ReferenceConcurrentHashMap(initial)
     jobs = []
     for op in ops:
-        if op[0] == "put":
-            model[op[1]] = 1
-            reference.put(op[1])
-        elif op[0] == "del":
-            model.pop(op[1], None)
-            reference.remove(op[1])
-        elif op[0] == "batch":
-            fresh = [k for k in dict.fromkeys(op[1]) if k not in model]
-            put_order = list(fresh)
-            op[2].shuffle(put_order)
-            model.put_new([(k, 2) for k in fresh], order=lambda o=put_order: o)
-            for key in put_order:
-                reference.put(key)
-        elif op[0] == "drop":
+        if change_both(model, reference, op):
+            continue
+        if op[0] == "drop":
             present = list(dict.keys(model))
             op[2].shuffle(present)
             gone = present[: op[1]]

@@ -34,9 +34,16 @@ from nsctl.protocol.register import (
 from nsctl.server.config import NamesrvConfig
 from nsctl.server.kvstore import KVStore, encode_table
 from nsctl.server.offload import Worker
-from nsctl.server.route_table import Registration, RouteTable, encode_topic_list
+from nsctl.server.route_table import RouteTable, encode_topic_list
 from nsctl.server.server import NameServer
-from tests.server.test_route_table_caches import BROKERS, KINDS, OPS, addr, apply
+from tests.server.test_route_table_caches import (
+    BROKERS,
+    KINDS,
+    OPS,
+    addr,
+    apply,
+    registration,
+)
 
 STEPS = st.lists(
     st.one_of(
@@ -61,18 +68,6 @@ def snapshot(table: RouteTable) -> dict:
             for topic in dict.keys(table.topic_queue_table)
         },
     }
-
-
-def registration(op: tuple) -> Registration:
-    _, (name, cluster), broker_id, topics, version = op
-    return Registration(
-        cluster,
-        addr(name, broker_id),
-        name,
-        broker_id,
-        topics={t: TopicConfig(t, 4, 4, 6, topic_sys_flag=f) for t, f in topics.items()},
-        data_version=DataVersion(version, version, 0),
-    )
 
 
 @settings(max_examples=300, deadline=None)

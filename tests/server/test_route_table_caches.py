@@ -53,22 +53,24 @@ def addr(name: str, broker_id: int) -> str:
     return f"10.0.0.{ord(name[-1]) - 96}:{10911 + broker_id}"
 
 
+def registration(op: tuple) -> Registration:
+    """The Registration of a "register" op."""
+    _, (name, cluster), broker_id, topics, version = op
+    return Registration(
+        cluster,
+        addr(name, broker_id),
+        name,
+        broker_id,
+        topics={t: TopicConfig(t, 4, 4, 6, topic_sys_flag=f) for t, f in topics.items()},
+        data_version=DataVersion(version, version, 0),
+    )
+
+
 def apply(table: RouteTable, op: tuple) -> None:
     kind = op[0]
     if kind == "register":
-        _, (name, cluster), broker_id, topics, version = op
-        table.register_broker(
-            Registration(
-                cluster,
-                addr(name, broker_id),
-                name,
-                broker_id,
-                topics={t: TopicConfig(t, 4, 4, 6, topic_sys_flag=f) for t, f in topics.items()},
-                data_version=DataVersion(version, version, 0),
-            ),
-            conn=(name, broker_id),
-            now=0,
-        )
+        reg = registration(op)
+        table.register_broker(reg, conn=(reg.broker_name, reg.broker_id), now=0)
     elif kind == "unregister":
         _, (name, cluster), broker_id = op
         table.unregister_broker(cluster, addr(name, broker_id), name)
