@@ -393,17 +393,22 @@ class Dispatcher:
         at once (the plan is worked out again here if a topic changed meanwhile)."""
         assert self.worker is not None
         self.stats.bump(self.stats.offloaded, "registration")
-        with _COLLECTOR.held():
+        with _COLLECTOR.held() as hold:
             stamp = self.table.topics_stamp  # read here: no change is half done on the loop
-            body, plan = await self.worker.run(self._decode_and_plan, request, h, stamp)
+            known = self._register_bodies.known(h)
+            body, plan = await self.worker.run(self._decode_and_plan, request, h, known, stamp)
+            hold.freeze = body is not known  # a body decoded afresh: objects that stay
             return self._register(request, h, conn, body=body, plan=plan)
 
     def _decode_and_plan(
-        self, request: RemotingCommand, h: RegisterBrokerRequestHeader, stamp: int
+        self,
+        request: RemotingCommand,
+        h: RegisterBrokerRequestHeader,
+        known: RegisterBrokerBody | None,
+        stamp: int,
     ) -> tuple[RegisterBrokerBody, TopicPlan | None]:
-        """In the worker: decode the body and plan its topics for a master or a possible
-        acting master (others put no topics)."""
-        known = self._register_bodies.known(h)
+        """In the worker: decode the body (`known` is the broker's last one) and plan its
+        topics for a master or a possible acting master (others put no topics)."""
         body = self._register_bodies.decode(request, h, yielding=True)
         plan = None
         # The same body again (the 30 s renewal) usually changes nothing: no plan for it.
@@ -902,31 +907,46 @@ class _Collector:
     """The cyclic garbage collector around large registrations that run in the worker.
 
     While one is decoded and applied (on both threads), the collector is held: its hundreds of
-    thousands of new objects form no cycles. When the last one held is done, what is alive is
-    frozen (`gc.freeze`) before the collector runs again: the tables then never enter a full
-    collection, which at 100,000 topics walks millions of objects in one piece (~60 ms with the
-    GIL held). Frozen objects are still freed when no longer used; only a cycle that was alive
-    at that moment and later becomes garbage is never collected. Used on the event loop only.
+    thousands of new objects form no cycles. When the last one held is done, and one of them
+    made new objects to keep (`Hold.freeze`: a body decoded afresh, not the 30 s renewal), what
+    is alive is frozen (`gc.freeze`) before the collector runs again: the tables then never
+    enter a full collection, which at 100,000 topics walks millions of objects in one piece
+    (~60 ms with the GIL held). Frozen objects are still freed when no longer used; only a
+    cycle that was alive at that moment and later becomes garbage is never collected, so
+    freezing is kept to changes. Used on the event loop only.
     """
 
     def __init__(self) -> None:
         self._held = 0
         self._disabled = False
+        self._freeze = False
 
     @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> Iterator[Hold]:
         if self._held == 0 and gc.isenabled():
             gc.disable()
             self._disabled = True
         self._held += 1
+        hold = Hold()
         try:
-            yield
+            yield hold
         finally:
             self._held -= 1
+            self._freeze = self._freeze or hold.freeze
             if self._held == 0 and self._disabled:
-                self._disabled = False
-                gc.freeze()
+                if self._freeze:
+                    gc.freeze()
+                self._disabled = self._freeze = False
                 gc.enable()
+
+
+class Hold:
+    """One holder of `_Collector.held`: `freeze` asks for the survivors to be frozen."""
+
+    __slots__ = ("freeze",)
+
+    def __init__(self) -> None:
+        self.freeze = False
 
 
 _COLLECTOR = _Collector()
