@@ -186,8 +186,10 @@ def load(path: Path | str | None = None, env: Mapping[str, str] | None = None) -
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise ConfigError(f"{where}:{line}: not UTF-8 text") from None
+    from nsctl.toml_text import key_lines
+
     config = Config(where, exists=True, private=not status.st_mode & 0o077)
-    config.lines = _key_lines(text)
+    config.lines = key_lines(text)
     _read(config, _parse(text, where))
     return config
 
@@ -528,52 +530,6 @@ def _secret_file(config: Config, layer: Context, path: Path, warnings: list[str]
     if mode & 0o077:
         warnings.append(f"{path} holds a secret key and others may read it: chmod 600 {path}")
     return text
-
-
-# --- where keys are in the text --------------------------------------------------------------
-
-_KEY = r'\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|\'([^\']*)\')\s*'
-
-
-def _key_path(text: str) -> tuple[list[str], int] | None:
-    parts: list[str] = []
-    at = 0
-    while True:
-        match = re.compile(_KEY).match(text, at)  # compiled once, in re's cache
-        if match is None or match.end() == at:
-            return None
-        bare, basic, literal = match.groups()
-        parts.append(bare if bare is not None else basic if basic is not None else literal)
-        at = match.end()
-        if at < len(text) and text[at] == ".":
-            at += 1
-            continue
-        return parts, at
-
-
-def _key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Key path -> the first line naming it (a best-effort scan: TOML parsers give no
-    positions)."""
-    found: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            parsed = _key_path(line.lstrip("["))
-            if parsed is not None:
-                table = tuple(parsed[0])
-                for end in range(1, len(table) + 1):
-                    found.setdefault(table[:end], number)
-            continue
-        parsed = _key_path(line)
-        if parsed is None or not line[parsed[1] :].lstrip().startswith("="):
-            continue
-        path = (*table, *parsed[0])
-        for end in range(len(table) + 1, len(path) + 1):
-            found.setdefault(path[:end], number)
-    return found
 
 
 # --- mqadmin's tools.yml ---------------------------------------------------------------------

@@ -322,6 +322,9 @@ def _is_address(text: str) -> bool:
     return bool(sep and host and port.isdigit() and 0 < int(port) < 65536)
 
 
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(p if _BARE.fullmatch(p) else json.dumps(p) for p in path)
 
@@ -374,86 +377,24 @@ def _raise(error: Exception) -> Any:
 
 # --- where keys are ------------------------------------------------------------------------
 
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
-_KEY_PART = re.compile(r'\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|\'([^\']*)\')\s*')
-
-
-def _key_path(text: str) -> tuple[list[str], int] | None:
-    """A (dotted) TOML key at the start of `text`: its parts and where it ends."""
-    parts: list[str] = []
-    at = 0
-    while True:
-        match = _KEY_PART.match(text, at)
-        if match is None or match.end() == at:
-            return None
-        bare, basic, literal = match.groups()
-        if basic is not None:
-            try:
-                basic = json.loads(f'"{basic}"')
-            except ValueError:
-                return None
-        parts.append(bare if bare is not None else basic if basic is not None else literal)
-        at = match.end()
-        if at < len(text) and text[at] == ".":
-            at += 1
-            continue
-        return parts, at
-
 
 def key_lines(text: str, fmt: str = "toml") -> dict[tuple[str, ...], int]:
     """Where each key of the file is: its path (as the parsed data nests it) -> its line
     (the first line that names it). A best-effort scan; keys it misses get an ancestor's line."""
-    return _json_lines(text) if fmt == "json" else _toml_lines(text)
+    if fmt == "json":
+        return _json_lines(text)
+    from nsctl.toml_text import key_lines as toml_key_lines
 
-
-def _toml_lines(text: str) -> dict[tuple[str, ...], int]:
-    found: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    in_string = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if in_string:  # inside a multi-line string
-            if line.count(in_string) % 2 == 1:
-                in_string = None
-            continue
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            inner = line.lstrip("[")
-            parsed = _key_path(inner)
-            if parsed is not None:
-                table = tuple(parsed[0])
-                for end in range(1, len(table) + 1):
-                    found.setdefault(table[:end], number)
-            continue
-        parsed = _key_path(line)
-        if parsed is None:
-            continue
-        parts, end = parsed
-        if not line[end:].lstrip().startswith("="):
-            continue
-        path = (*table, *parts)
-        for cut in range(len(table) + 1, len(path) + 1):
-            found.setdefault(path[:cut], number)
-        value = line[end:].lstrip()[1:].lstrip()
-        for quote in ('"""', "'''"):
-            if value.startswith(quote) and value.count(quote) == 1:
-                in_string = quote
-        if value.startswith("{"):  # an inline table: its keys are on this line
-            for inner in re.finditer(
-                r'(?:^|[{,])\s*("(?:[^"\\]|\\.)*"|[A-Za-z0-9_.-]+)\s*=', value
-            ):
-                key = _key_path(inner.group(1))
-                if key is not None:
-                    found.setdefault((*path, *key[0]), number)
-    return found
+    return toml_key_lines(text)
 
 
 def _key_on_line(text: str, line: int) -> str | None:
     lines = text.splitlines()
     if not 1 <= line <= len(lines):
         return None
-    parsed = _key_path(lines[line - 1].strip())
+    from nsctl.toml_text import key_path
+
+    parsed = key_path(lines[line - 1].strip())
     return _dotted(tuple(parsed[0])) if parsed else None
 
 
