@@ -18,8 +18,8 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 
 from nsctl.protocol import dialect
 from nsctl.protocol.codes import (
@@ -383,7 +383,9 @@ class Dispatcher:
         size = len(request.body or b"")
         if self.worker is not None and _reaches(size, self.config.offload_min_body):
             return self._register_later(request, h, conn)
-        with _collector_paused(size >= SMALL_BODY):
+        if size < SMALL_BODY:
+            return self._register(request, h, conn)
+        with _COLLECTOR.held():  # not frozen: without a worker, no loop to keep short
             return self._register(request, h, conn)
 
     async def _register_later(
@@ -508,12 +510,9 @@ class Dispatcher:
         self, request: RemotingCommand, h: UnRegisterBrokerRequestHeader, key: tuple[str, str]
     ) -> RemotingCommand:
         """A broker group with many topics: its topic table is built without them by the
-        worker, then put in place at once (see `prepare_removals`)."""
-        removals = await self.prepare_removals([key])
-        with self.table.offered(removals):
-            answer = self._unregister(request, h)
-        self.let_go()
-        return answer
+        worker, then put in place at once (see `removing`)."""
+        async with self.removing([key]):
+            return self._unregister(request, h)
 
     def _unregister(
         self, request: RemotingCommand, h: UnRegisterBrokerRequestHeader
@@ -657,10 +656,18 @@ class Dispatcher:
             return None
         return self.table.group_removal_job(*key, at_least=threshold)
 
-    async def prepare_removals(self, keys: list[tuple[str, str]]) -> list[GroupRemoval]:
-        """For the brokers (cluster, address) about to be removed whose groups would go with
-        them and hold many topics: the topic table without them, built by the worker. Hand
-        them to `RouteTable.offered` around the removal, then call `let_go`."""
+    @asynccontextmanager
+    async def removing(self, keys: list[tuple[str, str]]) -> AsyncIterator[None]:
+        """Around removing these brokers (cluster, address): for those whose groups would go
+        with them and hold many topics, the topic table without them is built by the worker
+        first and offered to the table (`RouteTable.offered`); what the table lets go of is
+        freed by the worker afterwards."""
+        removals = await self._prepare_removals(keys)
+        with self.table.offered(removals):
+            yield
+        self._let_go()
+
+    async def _prepare_removals(self, keys: list[tuple[str, str]]) -> list[GroupRemoval]:
         removals = []
         for key in keys:
             job = self._removal_job(key)
@@ -674,7 +681,7 @@ class Dispatcher:
                 log.debug("a broker removal built off the loop failed", exc_info=True)
         return removals
 
-    def let_go(self) -> None:
+    def _let_go(self) -> None:
         """Free what the table let go of (a replaced topic table) in the worker, a piece at a
         time."""
         if self.table.garbage:
@@ -885,35 +892,18 @@ class RegisterBodyCache:
             self._entries.pop((cluster_name, broker_addr), None)
 
 
-@contextmanager
-def _collector_paused(paused: bool) -> Iterator[None]:
-    """Hold the cyclic garbage collector while a large registration builds its objects.
-
-    A 100,000-topic registration allocates hundreds of thousands of objects that form no
-    cycles; left on, the collector walks the growing heap again and again (about a third of the
-    time). It runs as usual afterwards.
-    """
-    if not paused or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class _Collector:
-    """The cyclic garbage collector around large registrations that run in the worker.
+    """The cyclic garbage collector around large registrations.
 
     While one is decoded and applied (on both threads), the collector is held: its hundreds of
-    thousands of new objects form no cycles. When the last one held is done, and one of them
-    made new objects to keep (`Hold.freeze`: a body decoded afresh, not the 30 s renewal), what
-    is alive is frozen (`gc.freeze`) before the collector runs again: the tables then never
-    enter a full collection, which at 100,000 topics walks millions of objects in one piece
-    (~60 ms with the GIL held). Frozen objects are still freed when no longer used; only a
-    cycle that was alive at that moment and later becomes garbage is never collected, so
-    freezing is kept to changes. Used on the event loop only.
+    thousands of new objects form no cycles, and left on, the collector would walk the growing
+    heap again and again (about a third of the time). When the last one held is done, and one
+    of them made new objects to keep (`Hold.freeze`: a body decoded afresh, not the 30 s
+    renewal), what is alive is frozen (`gc.freeze`) before the collector runs again: the tables
+    then never enter a full collection, which at 100,000 topics walks millions of objects in
+    one piece (~60 ms with the GIL held). Frozen objects are still freed when no longer used;
+    only a cycle that was alive at that moment and later becomes garbage is never collected,
+    so freezing is kept to changes. Used on the event loop only.
     """
 
     def __init__(self) -> None:

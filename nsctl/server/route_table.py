@@ -591,14 +591,18 @@ class RouteTable:
         carried several registrations (a Python agent playing master and slave) loses all of
         them here, which is what its closing means.
         """
-        keys = [key for key, live in self.broker_live_table.items() if live.conn == conn]
+        keys = self.brokers_on(conn)
         for cluster, addr in keys:
             self._unregister_by_address(cluster, addr)
         return keys
 
+    def brokers_on(self, conn: ConnId) -> list[BrokerKey]:
+        """The brokers (cluster, address) whose registration lives on `conn`."""
+        return [key for key, live in self.broker_live_table.items() if live.conn == conn]
+
     def topics_on(self, conn: ConnId) -> int | None:
         """How many topics the broker groups registered on `conn` hold; None: no broker."""
-        keys = [key for key, live in self.broker_live_table.items() if live.conn == conn]
+        keys = self.brokers_on(conn)
         if not keys:
             return None
         names = {self._broker_name_of(cluster, addr) for cluster, addr in keys}

@@ -332,13 +332,10 @@ class NameServer(FrameListener):
         whole, and other requests are answered between them (a broker of 10,000 topics takes
         about 10 ms to remove)."""
         for broker in self.table.expired_brokers(self.dispatcher.clock()):
-            key = (broker.cluster_name, broker.broker_addr)
-            removals = await self.dispatcher.prepare_removals([key])
-            # Checked again: it may have registered again while the others were removed.
-            with self.table.offered(removals):
+            async with self.dispatcher.removing([(broker.cluster_name, broker.broker_addr)]):
+                # Checked again: it may have registered again while the others were removed.
                 if self.table.expire(broker, self.dispatcher.clock()):
                     self._expired(broker)
-            self.dispatcher.let_go()
             await _let_others_in()
 
     def connection_closed(self, conn: int) -> None:
@@ -360,12 +357,8 @@ class NameServer(FrameListener):
         try:
             while self._closed:
                 conn = self._closed.popleft()
-                live = self.table.broker_live_table
-                keys = [key for key, entry in live.items() if entry.conn == conn]
-                removals = await self.dispatcher.prepare_removals(keys)
-                with self.table.offered(removals):
+                async with self.dispatcher.removing(self.table.brokers_on(conn)):
                     self.dispatcher.connection_closed(conn)
-                self.dispatcher.let_go()
                 await _let_others_in()
         finally:
             self._cleaning = None
