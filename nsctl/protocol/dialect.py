@@ -120,6 +120,22 @@ def dumps(
     return text
 
 
+def dumps_in_pieces(value: list | dict, piece: int = 4096) -> str:
+    """`dumps(value)` of a list, or of a dict with string keys, made `piece` items at a time:
+    each piece is one C call, so that a thread other than the event loop's, making a large
+    body, lets the loop in between (a single call holds the GIL for all of it)."""
+    encode = _COMPACT.encode
+    if isinstance(value, dict):
+        items = list(value.items())
+        parts = (encode(dict(items[at : at + piece]))[1:-1] for at in range(0, len(items), piece))
+        return "{%s}" % ",".join(parts)
+    parts = (encode(value[at : at + piece])[1:-1] for at in range(0, len(value), piece))
+    return "[%s]" % ",".join(parts)
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _sorted_items(mapping: dict, sort_keys: bool) -> list:
     items = list(mapping.items())
     if sort_keys:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import tempfile
@@ -154,26 +153,14 @@ class KVStore:
         return encode_table(self._table)
 
 
-#: Keys per C call of `encode_table`: well under a millisecond each.
-_PIECE = 4096
-
-
 def encode_table(table: dict[str, dict[str, str | None]]) -> bytes:
-    """The file's bytes, `KVConfigFile(<values>).encode()`, made a piece of a namespace at a
-    time so that a worker thread making it lets the event loop in between."""
-    if sum(map(len, table.values())) <= _PIECE:
-        values = {namespace: _values(entries) for namespace, entries in table.items()}
-        return dialect.dumps(KVConfigFile(values).to_wire()).encode("utf-8")
-    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    namespaces = []
-    for namespace, entries in table.items():
-        items = [(key, value) for key, value in entries.items() if value is not None]
-        pieces = [
-            dumps(dict(items[start : start + _PIECE]))[1:-1]
-            for start in range(0, len(items), _PIECE)
-        ]
-        namespaces.append(f"{dumps(namespace)}:{{{','.join(pieces)}}}")
-    return f'{{"configTable":{{{",".join(namespaces)}}}}}'.encode()
+    """The file's bytes, `KVConfigFile(<values>).encode()`, each namespace made a piece at a
+    time (`dialect.dumps_in_pieces`) so that a worker thread making it lets the event loop in."""
+    namespaces = (
+        f"{dialect.dumps(namespace)}:{dialect.dumps_in_pieces(_values(entries))}"
+        for namespace, entries in table.items()
+    )
+    return ('{"configTable":{%s}}' % ",".join(namespaces)).encode("utf-8")
 
 
 def _values(entries: dict[str, str | None]) -> dict[str, str]:

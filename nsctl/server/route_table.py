@@ -28,7 +28,6 @@ Either way the table changes all at once, on the loop: no answer sees half a cha
 from __future__ import annotations
 
 import functools
-import json
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
@@ -951,22 +950,11 @@ def _unit_list_live(
     return encode_topic_list(_unit_topics(table, order, unit, unit_sub))
 
 
-#: Topics per piece of `encode_topic_list`: one C call each, well under a millisecond.
-_LIST_PIECE = 4096
-
-
 def encode_topic_list(topics: list[str], broker_addr: str | None = None) -> bytes:
-    """`TopicList(topics, broker_addr).encode()`, made a piece of the list at a time so that a
-    worker thread making it lets the event loop in between."""
-    if len(topics) <= _LIST_PIECE:
-        return TopicList(topics, broker_addr).encode()
+    """`TopicList(topics, broker_addr).encode()`, the list made a piece at a time
+    (`dialect.dumps_in_pieces`) so that a worker thread making it lets the event loop in."""
     empty = TopicList([], broker_addr).encode()  # ...,"topicList":[]} : the list comes last
-    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    pieces = [
-        dumps(topics[start : start + _LIST_PIECE])[1:-1]
-        for start in range(0, len(topics), _LIST_PIECE)
-    ]
-    return b"%s%s]}" % (empty[:-2], ",".join(pieces).encode("utf-8"))
+    return b"%s%s}" % (empty[:-3], dialect.dumps_in_pieces(topics).encode("utf-8"))
 
 
 #: The unit-topic lists: (unit flag, unit-sub flag) wanted; None = either.
