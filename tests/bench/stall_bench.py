@@ -112,46 +112,44 @@ def probe(host: str, port: int, topic: str) -> None:
                 break
             continue
         readable, _, _ = select.select([sock, stdin], [], [], max(due - now, 0))
-        if sock in readable:
-            chunk = sock.recv(1 << 20)
-            received = time.monotonic()
-            if not chunk:
-                break
-            pending += chunk
-            while len(pending) >= 4:
-                size = int.from_bytes(pending[:4], "big") + 4
-                if len(pending) < size:
-                    break
-                answer = frame.decode(bytes(pending[:size]))
-                del pending[:size]
-                sent = requests.pop(answer.opaque, None)
-                if sent is not None:
-                    samples.append((sent, received - sent, answer.code))
+        if sock in readable and not _receive(sock, pending, requests, samples):
+            break
         if stdin in readable and not os.read(stdin, 1024):
             running = False
     # Collect what is still in flight for a moment, then report.
     deadline = time.monotonic() + 1.0
     while requests and time.monotonic() < deadline:
         readable, _, _ = select.select([sock], [], [], 0.05)
-        if readable:
-            chunk = sock.recv(1 << 20)
-            received = time.monotonic()
-            if not chunk:
-                break
-            pending += chunk
-            while len(pending) >= 4:
-                size = int.from_bytes(pending[:4], "big") + 4
-                if len(pending) < size:
-                    break
-                answer = frame.decode(bytes(pending[:size]))
-                del pending[:size]
-                sent = requests.pop(answer.opaque, None)
-                if sent is not None:
-                    samples.append((sent, received - sent, answer.code))
+        if readable and not _receive(sock, pending, requests, samples):
+            break
     json.dump(
         {"samples": samples, "lost": len(requests), "skipped": skipped, "late_max": late_max},
         sys.stdout,
     )
+
+
+def _receive(
+    sock: socket.socket,
+    pending: bytearray,
+    requests: dict[int, float],
+    samples: list[tuple[float, float, int]],
+) -> bool:
+    """Read what arrived; each complete answer becomes a sample. False: the server closed."""
+    chunk = sock.recv(1 << 20)
+    received = time.monotonic()
+    if not chunk:
+        return False
+    pending += chunk
+    while len(pending) >= 4:
+        size = int.from_bytes(pending[:4], "big") + 4
+        if len(pending) < size:
+            break
+        answer = frame.decode(bytes(pending[:size]))
+        del pending[:size]
+        sent = requests.pop(answer.opaque, None)
+        if sent is not None:
+            samples.append((sent, received - sent, answer.code))
+    return True
 
 
 def _send(sock: socket.socket, data: bytes) -> None:
