@@ -32,36 +32,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchlib import cpu_seconds, start_serve  # noqa: E402
-from serve_bench import c_loadgen, default_loadgen_src, read_frame, register_frame  # noqa: E402
+from serve_bench import Server as ServeServer  # noqa: E402
+from serve_bench import c_loadgen, default_loadgen_src  # noqa: E402
 
 CASES = ((1, 1), (16, 1), (16, 16), (16, 64))
 
 
-class Server:
-    def __init__(self, tmp: Path, name: str, extra: list[str], source: Path = ROOT) -> None:
-        self.name = name
-        args = ["--log-level", "WARNING", "--kv-config-path", str(tmp / f"{name}.json")]
-        # The broker's connection stays silent for the whole run: never idle, never expired.
-        args += ["--idle-timeout", "0", "--broker-expire", "86400", *extra]
-        self.process, self.address = start_serve(args, name, source=source)
-        self.host, port = self.address.rsplit(":", 1)
-        self.port = int(port)
-        self.broker = socket.create_connection((self.host, self.port))
-        self.broker.sendall(register_frame("broker-bench", "127.0.0.1:20911", 10, 1, 1, True))
-        read_frame(self.broker)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pid)
-
-    def stop(self) -> None:
-        self.broker.close()
-        self.process.terminate()
-        self.process.wait(10)
+def quiet_server(tmp: Path, name: str, extra: list[str], source: Path = ROOT) -> ServeServer:
+    """serve_bench's server, its broker connection silent for the whole run: never idle, never
+    expired."""
+    quiet = ["--idle-timeout", "0", "--broker-expire", "86400"]
+    return ServeServer(tmp, name, [*quiet, *extra], source=source)
 
 
 _SCRAPER = """
@@ -120,7 +101,7 @@ def main() -> None:
         if generator is None:
             raise SystemExit("this benchmark needs the C load generator")
         port = free_port()
-        server = Server(tmp, "metrics", ["--metrics-port", str(port)])
+        server = quiet_server(tmp, "metrics", ["--metrics-port", str(port)])
         stack.callback(server.stop)
         url = f"http://127.0.0.1:{port}/metrics"
         baseline = None
@@ -134,7 +115,7 @@ def main() -> None:
             archive_path.write_bytes(archive)
             with tarfile.open(archive_path) as tar:
                 tar.extractall(source, filter="data")
-            baseline = Server(tmp, f"baseline {args.baseline}", [], source=source)
+            baseline = quiet_server(tmp, f"baseline {args.baseline}", [], source=source)
             stack.callback(baseline.stop)
 
         print(

@@ -76,17 +76,24 @@ def default_loadgen_src() -> Path:
 
 
 class Server:
-    """A `nsctl serve` process and the connection its broker is registered on."""
+    """A `nsctl serve` process and the connection its broker is registered on (also used by
+    metrics_bench.py). `event_loop`: `--event-loop`, given only when set (older revisions,
+    run as `source`, may not know it)."""
 
-    def __init__(self, tmp: Path, name: str, extra: list[str], event_loop: str) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        name: str,
+        extra: list[str],
+        event_loop: str | None = None,
+        *,
+        source: Path = ROOT,
+    ) -> None:
         self.name = name
-        self.process, self.address = start_serve(
-            [
-                *("--event-loop", event_loop, "--log-level", "WARNING"),
-                *("--kv-config-path", str(tmp / f"{name}-kvConfig.json"), *extra),
-            ],
-            f"{name} server",
-        )
+        args = ["--log-level", "WARNING", "--kv-config-path", str(tmp / f"{name}-kvConfig.json")]
+        if event_loop is not None:
+            args += ["--event-loop", event_loop]
+        self.process, self.address = start_serve([*args, *extra], f"{name} server", source=source)
         self.host, port = self.address.rsplit(":", 1)
         self.port = int(port)
         # A registration lives as long as its connection: keep it open.
