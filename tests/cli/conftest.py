@@ -133,3 +133,17 @@ def registry(tmp_path) -> Iterator[Registry]:
         registered = Registry(ns)
         yield registered
         registered.close()
+
+
+def routes_everywhere(namesrvs: list[str], topic: str) -> list[dict | None]:
+    """The topic's route as each NameServer answers it (wire form), None where it has none."""
+    from nsctl.client import NameServerClient, TopicNotFoundError
+
+    found: list[dict | None] = []
+    for address in namesrvs:
+        with NameServerClient(address) as client:
+            try:
+                found.append(client.query_topic_route_info(topic).to_wire())
+            except TopicNotFoundError:
+                found.append(None)
+    return found

@@ -255,8 +255,11 @@ COMMANDS = [
         "kv",
         ("diff", "-s", "ns"),
         "fanout",
-        {"table": "no difference in ORDER_TOPIC_CONFIG, ns", "json": '"differences": []',
-         "plain": "no difference in ORDER_TOPIC_CONFIG, ns"},
+        {
+            "table": "no difference in ORDER_TOPIC_CONFIG, ns",
+            "json": '"differences": []',
+            "plain": "no difference in ORDER_TOPIC_CONFIG, ns",
+        },
         partial={"table": "that answered", "json": '"unreachable"', "plain": "that answered"},
         label="-diff",
     ),

@@ -20,13 +20,13 @@ import tomli_w
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from nsctl.client import NameServerClient, TopicNotFoundError
+from nsctl.client import NameServerClient
 from nsctl.protocol.broker_admin import SubscriptionGroupConfig
 from nsctl.protocol.codes import ORDER_TOPIC_CONFIG_NAMESPACE, RequestCode
 from nsctl.protocol.register import TopicConfig
 from nsctl.server import EmbeddedNameServer
 from nsctl.standin import StandInBrokers
-from tests.cli.conftest import NSCTL
+from tests.cli.conftest import NSCTL, routes_everywhere
 
 CLUSTER = "DeclCluster"
 INTERVAL = 0.3
@@ -64,14 +64,7 @@ class Site:
         return self.stand_ins.broker(self.brokers[broker]).tables
 
     def routes(self, topic: str) -> list[dict | None]:
-        found = []
-        for address in self.namesrvs:
-            with NameServerClient(address) as client:
-                try:
-                    found.append(client.query_topic_route_info(topic).to_wire())
-                except TopicNotFoundError:
-                    found.append(None)
-        return found
+        return routes_everywhere(self.namesrvs, topic)
 
 
 def start_site(namesrvs, stand_ins, cluster=CLUSTER, topics=None, groups=None) -> Site:

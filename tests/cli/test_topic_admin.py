@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from nsctl.cli.mqadmin.java_format import hashmap_order
-from nsctl.client import NameServerClient, TopicNotFoundError
+from nsctl.client import NameServerClient
 from nsctl.protocol.acl import signature, signing_content
 from nsctl.protocol.codes import ORDER_TOPIC_CONFIG_NAMESPACE, RequestCode
 from nsctl.server import EmbeddedNameServer
 from nsctl.standin import StandInBrokers
-from tests.cli.conftest import NSCTL
+from tests.cli.conftest import NSCTL, routes_everywhere
 
 COMMANDS_LOG = (
     Path(__file__).resolve().parents[1] / "data" / "frames-topic-admin-5.3.3" / "commands.log"
@@ -56,14 +56,7 @@ class Site:
         return done
 
     def routes(self, topic: str) -> list[dict | None]:
-        found = []
-        for address in self.namesrvs:
-            with NameServerClient(address) as client:
-                try:
-                    found.append(client.query_topic_route_info(topic).to_wire())
-                except TopicNotFoundError:
-                    found.append(None)
-        return found
+        return routes_everywhere(self.namesrvs, topic)
 
     def topics_on(self, broker: str) -> dict:
         return self.stand_ins.broker(self.brokers[broker]).tables.topics
